@@ -1,0 +1,60 @@
+-- One row per fiscal quarter, from the quarter of the earliest valid ARR-bearing charge to
+-- the quarter containing as_of. quarter_index counts from 0; the snapshot of the unfinished
+-- quarter is as_of (is_complete = false).
+with first_charge as (
+    select min(effective_start) as first_day
+    from {{ ref('stg_billing__charges') }}
+    where charge_type in ('recurring', 'usage')
+      and (effective_end is null or effective_end > effective_start)
+      and effective_start <= {{ as_of_date() }}
+),
+
+digits as (
+    select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
+    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+),
+
+numbers as (
+    select ones.d + 10 * tens.d + 100 * hundreds.d as quarter_index
+    from digits as ones
+    cross join digits as tens
+    cross join digits as hundreds
+),
+
+quarters as (
+    select
+        numbers.quarter_index,
+        cast({{ dbt.dateadd('month', '3 * numbers.quarter_index', fiscal_quarter_start('first_charge.first_day')) }} as date)
+            as quarter_start
+    from first_charge
+    cross join numbers
+    where first_charge.first_day is not null
+),
+
+bounded as (
+    select
+        quarter_index,
+        quarter_start,
+        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as date) as quarter_end,
+        cast({{ dbt.dateadd('month', '-1 * ' ~ fiscal_month_offset('quarter_start'), 'quarter_start') }} as date)
+            as fiscal_year_start
+    from quarters
+    where quarter_start <= {{ as_of_date() }}
+)
+
+select
+    cast(quarter_index as integer) as quarter_index,
+    cast(extract(year from fiscal_year_start) + {{ 0 if fiscal_year_start_month() | int == 1 else 1 }} as integer)
+        as fiscal_year,
+    cast(floor({{ fiscal_month_offset('quarter_start') }} / 3) + 1 as integer) as fiscal_quarter,
+    {{ dbt.concat([
+        "'FY'",
+        "cast(cast(extract(year from fiscal_year_start) + " ~ (0 if fiscal_year_start_month() | int == 1 else 1) ~ " as integer) as " ~ dbt.type_string() ~ ")",
+        "'-Q'",
+        "cast(cast(floor(" ~ fiscal_month_offset('quarter_start') ~ " / 3) + 1 as integer) as " ~ dbt.type_string() ~ ")",
+    ]) }} as quarter_label,
+    quarter_start,
+    quarter_end,
+    case when quarter_end <= {{ as_of_date() }} then quarter_end else {{ as_of_date() }} end as snapshot_date,
+    quarter_end <= {{ as_of_date() }} as is_complete
+from bounded
