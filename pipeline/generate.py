@@ -17,20 +17,64 @@ from pathlib import Path
 
 from pipeline.contracts import EXTRACT_COLUMNS
 
-SEGMENTS = (("SMB", 0.55, (3, 25)), ("Mid-Market", 0.33, (20, 150)), ("Enterprise", 0.12, (150, 1500)))
+SEGMENTS = (
+    ("SMB", 0.55, (3, 25)),
+    ("Mid-Market", 0.33, (20, 150)),
+    ("Enterprise", 0.12, (150, 1500)),
+)
 REGIONS = (("NA", 0.5), ("EMEA", 0.32), ("APAC", 0.18))
 INDUSTRIES = ("Software", "Retail", "Healthcare", "Financial Services", "Manufacturing", "Media")
 CSM_OWNERS = tuple(
     f"{first} {last}"
     for first, last in zip(
-        ("Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kara", "Liam"),
-        ("Silva", "Okafor", "Martin", "Patel", "Yilmaz", "Adeyemi", "Berg", "Tanaka", "Costa",
-         "Weber", "Novak", "Byrne"),
+        (
+            "Ana",
+            "Ben",
+            "Chloe",
+            "Dev",
+            "Elif",
+            "Femi",
+            "Greta",
+            "Hiro",
+            "Ines",
+            "Jonas",
+            "Kara",
+            "Liam",
+        ),
+        (
+            "Silva",
+            "Okafor",
+            "Martin",
+            "Patel",
+            "Yilmaz",
+            "Adeyemi",
+            "Berg",
+            "Tanaka",
+            "Costa",
+            "Weber",
+            "Novak",
+            "Byrne",
+        ),
         strict=True,
     )
 )
-COMPANY_WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne",
-                 "Tyrell", "Cyberdyne", "Soylent", "Wonka", "Aperture", "Massive", "Nakatomi")
+COMPANY_WORDS = (
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Wonka",
+    "Aperture",
+    "Massive",
+    "Nakatomi",
+)
 COMPANY_SUFFIXES = ("Inc", "GmbH", "Ltd", "KK", "SA", "Group", "Labs", "Systems")
 
 # Monthly list price per unit in USD.
@@ -84,8 +128,17 @@ class _Ledger:
     def _local(self, monthly_usd: float) -> str:
         return _money(monthly_usd * self.period / self.fx[self.currency], self.currency)
 
-    def start(self, key: tuple[str, str], account: str, product: str, plan: str, quantity: int,
-              monthly_usd: float, when: date, charge_type: str = "recurring") -> None:
+    def start(
+        self,
+        key: tuple[str, str],
+        account: str,
+        product: str,
+        plan: str,
+        quantity: int,
+        monthly_usd: float,
+        when: date,
+        charge_type: str = "recurring",
+    ) -> None:
         self.open[key] = [account, product, plan, charge_type, quantity, monthly_usd, when]
 
     def stop(self, key: tuple[str, str], when: date) -> None:
@@ -95,12 +148,22 @@ class _Ledger:
     def _emit(self, account, product, plan, charge_type, quantity, monthly_usd, began, ended):
         charge_id = f"{self.prefix}-{len(self.rows) + 1:03d}"
         updated = (ended or began) + timedelta(hours=9)
-        self.rows.append([
-            charge_id, account, product, plan, charge_type, str(quantity),
-            self._local(monthly_usd), self.currency, str(self.period if charge_type == "recurring"
-                                                           else 1),
-            began.isoformat(), ended.isoformat() if ended else "", f"{updated.isoformat()}T09:00:00",
-        ])
+        self.rows.append(
+            [
+                charge_id,
+                account,
+                product,
+                plan,
+                charge_type,
+                str(quantity),
+                self._local(monthly_usd),
+                self.currency,
+                str(self.period if charge_type == "recurring" else 1),
+                began.isoformat(),
+                ended.isoformat() if ended else "",
+                f"{updated.isoformat()}T09:00:00",
+            ]
+        )
 
     def one_off(self, account, product, plan, charge_type, quantity, total_usd, began, ended):
         saved, self.period = self.period, 1
@@ -110,7 +173,9 @@ class _Ledger:
     def close_all(self, when: date | None) -> None:
         for key in list(self.open):
             if when is None:
-                account, product, plan, charge_type, quantity, monthly_usd, began = self.open.pop(key)
+                account, product, plan, charge_type, quantity, monthly_usd, began = self.open.pop(
+                    key
+                )
                 self._emit(account, product, plan, charge_type, quantity, monthly_usd, began, None)
             else:
                 self.stop(key, when)
@@ -125,15 +190,17 @@ def fx_path(seed: int, first: date, as_of: date) -> dict[date, dict[str, float]]
     while day <= as_of:
         for currency in level:
             level[currency] *= 1 + rng.gauss(0, 0.004)
-            level[currency] = min(max(level[currency], FX_START[currency] * 0.8),
-                                  FX_START[currency] * 1.2)
+            level[currency] = min(
+                max(level[currency], FX_START[currency] * 0.8), FX_START[currency] * 1.2
+            )
         rates[day] = dict(level)
         day += timedelta(days=1)
     return rates
 
 
-def _customer(index: int, opts: GenerateOptions, window_start: date,
-              fx_by_month: dict[date, dict[str, float]]) -> tuple[list[list[str]], list[list[str]]]:
+def _customer(
+    index: int, opts: GenerateOptions, window_start: date, fx_by_month: dict[date, dict[str, float]]
+) -> tuple[list[list[str]], list[list[str]]]:
     rng = random.Random(f"{opts.seed}-{index}")
     parent_id = f"A{index:07d}"
     segment, _, (seat_lo, seat_hi) = _pick(rng, SEGMENTS)
@@ -153,8 +220,18 @@ def _customer(index: int, opts: GenerateOptions, window_start: date,
         for child in range(1, rng.randint(2, 3) + 1):
             child_id = f"{parent_id}-{child}"
             children.append(child_id)
-            accounts.append([child_id, f"{name} ({child})", parent_id, segment,
-                             rng.choice(REGIONS)[0], accounts[0][5], rng.choice(CSM_OWNERS), updated])
+            accounts.append(
+                [
+                    child_id,
+                    f"{name} ({child})",
+                    parent_id,
+                    segment,
+                    rng.choice(REGIONS)[0],
+                    accounts[0][5],
+                    rng.choice(CSM_OWNERS),
+                    updated,
+                ]
+            )
     holders = children or [parent_id]
 
     months_in_window = opts.years * 12
@@ -166,12 +243,27 @@ def _customer(index: int, opts: GenerateOptions, window_start: date,
     rate_month = fx_by_month[_month_start(began)]
     ledger = _Ledger(parent_id, currency, period, rate_month)
 
-    ledger.one_off(holders[0], "Onboarding", "Setup", "one_time", 1,
-                   ONBOARDING_FEE_USD[segment], began, _month_start(began, 1))
+    ledger.one_off(
+        holders[0],
+        "Onboarding",
+        "Setup",
+        "one_time",
+        1,
+        ONBOARDING_FEE_USD[segment],
+        began,
+        _month_start(began, 1),
+    )
     if began.day != 1 and rng.random() < 0.08:
         # Starts and ends inside one quarter: never seen at a snapshot.
-        ledger.start(("Analytics", "main"), holders[0], "Analytics", "Starter",
-                     seat_lo, ANALYTICS_PLANS["Starter"] * seat_lo, began)
+        ledger.start(
+            ("Analytics", "main"),
+            holders[0],
+            "Analytics",
+            "Starter",
+            seat_lo,
+            ANALYTICS_PLANS["Starter"] * seat_lo,
+            began,
+        )
         ledger.close_all(began + timedelta(days=30))
         return accounts, ledger.rows
 
@@ -182,17 +274,26 @@ def _customer(index: int, opts: GenerateOptions, window_start: date,
 
     def open_analytics(when: date) -> None:
         monthly = ANALYTICS_PLANS[state["plan"]] * price_factor * state["seats"]
-        ledger.start(("Analytics", "main"), holders[0], "Analytics", state["plan"], state["seats"],
-                     monthly, when)
+        ledger.start(
+            ("Analytics", "main"),
+            holders[0],
+            "Analytics",
+            state["plan"],
+            state["seats"],
+            monthly,
+            when,
+        )
 
     open_analytics(began)
     if rng.random() < 0.25:
         discount = -0.1 * ANALYTICS_PLANS[plan] * seats
-        ledger.start(("Analytics", "discount"), holders[0], "Analytics", "Discount", 1, discount,
-                     began)
+        ledger.start(
+            ("Analytics", "discount"), holders[0], "Analytics", "Discount", 1, discount, began
+        )
     if rng.random() < 0.2:
-        ledger.start(("Support", "main"), holders[-1], "Support", "Premium", 1,
-                     ADDONS["Support"][1], began)
+        ledger.start(
+            ("Support", "main"), holders[-1], "Support", "Premium", 1, ADDONS["Support"][1], began
+        )
     uses_storage = rng.random() < 0.2
     storage_level = STORAGE_BASE_USD[segment] * rng.uniform(0.5, 1.5)
 
@@ -213,8 +314,16 @@ def _customer(index: int, opts: GenerateOptions, window_start: date,
         if uses_storage and ("Analytics", "main") in ledger.open:
             storage_level *= rng.uniform(0.85, 1.2)
             nxt = _month_start(month, 1)
-            ledger.one_off(holders[0], "Storage", "Metered", "usage", 1, storage_level, month,
-                           None if nxt > opts.as_of else nxt)
+            ledger.one_off(
+                holders[0],
+                "Storage",
+                "Metered",
+                "usage",
+                1,
+                storage_level,
+                month,
+                None if nxt > opts.as_of else nxt,
+            )
         checkpoints += 1
         if uses_storage and checkpoints % step:
             continue
@@ -241,8 +350,15 @@ def _customer(index: int, opts: GenerateOptions, window_start: date,
             ledger.stop(("Analytics", "main"), month)
             open_analytics(month)
         elif roll < 0.60 and ("Automation", "main") not in ledger.open:
-            ledger.start(("Automation", "main"), rng.choice(holders), "Automation", "Standard", 1,
-                         ADDONS["Automation"][1], month)
+            ledger.start(
+                ("Automation", "main"),
+                rng.choice(holders),
+                "Automation",
+                "Standard",
+                1,
+                ADDONS["Automation"][1],
+                month,
+            )
         elif roll < 0.66 and ("Automation", "main") in ledger.open:
             ledger.stop(("Automation", "main"), month)
         elif roll < 0.70 and ("Automation", "main") in ledger.open and len(holders) > 1:
@@ -250,8 +366,15 @@ def _customer(index: int, opts: GenerateOptions, window_start: date,
             account = ledger.open[("Automation", "main")][0]
             ledger.stop(("Automation", "main"), month)
             other = [h for h in holders if h != account][0]
-            ledger.start(("Automation", "main"), other, "Automation", "Standard", 1,
-                         ADDONS["Automation"][1], month)
+            ledger.start(
+                ("Automation", "main"),
+                other,
+                "Automation",
+                "Standard",
+                1,
+                ADDONS["Automation"][1],
+                month,
+            )
         if ("Analytics", "discount") in ledger.open and month >= _month_start(began, 12):
             ledger.stop(("Analytics", "discount"), month)
     if churned_until is None:
@@ -266,8 +389,20 @@ def _bad_rows(opts: GenerateOptions) -> tuple[list[list[str]], list[list[str]], 
         ["A0000000", "Orphan Holdings", "A9999999", "SMB", "NA", "Retail", CSM_OWNERS[0], stamp],
     ]
     charges = [
-        ["BAD-001", "A0000001", "Onboarding", "Setup", "one_time", "1", "n/a", "USD", "1",
-         "2024-02-30", "", stamp],
+        [
+            "BAD-001",
+            "A0000001",
+            "Onboarding",
+            "Setup",
+            "one_time",
+            "1",
+            "n/a",
+            "USD",
+            "1",
+            "2024-02-30",
+            "",
+            stamp,
+        ],
     ]
     first_day = opts.as_of.replace(day=1)
     fx = [[first_day.isoformat(), "EUR", "-1"]]
@@ -296,8 +431,10 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({c: [r[i] or None for r in rows] for i, c in enumerate(self.columns)},
-                         schema=pa.schema([(c, pa.string()) for c in self.columns]))
+        table = pa.table(
+            {c: [r[i] or None for r in rows] for i, c in enumerate(self.columns)},
+            schema=pa.schema([(c, pa.string()) for c in self.columns]),
+        )
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
         self._parquet.write_table(table)
@@ -324,8 +461,10 @@ def generate(opts: GenerateOptions) -> Path:
     rates = fx_path(opts.seed, window_start, opts.as_of)
     fx_by_month = {day: {"USD": 1.0, **r} for day, r in rates.items() if day.day == 1}
 
-    writers = {name: _Writer(delivery / name, cols, opts.file_format)
-               for name, cols in EXTRACT_COLUMNS.items()}
+    writers = {
+        name: _Writer(delivery / name, cols, opts.file_format)
+        for name, cols in EXTRACT_COLUMNS.items()
+    }
     try:
         for block in _chunks(opts.customers, opts.chunk_customers):
             crm_rows, charge_rows = [], []
@@ -335,13 +474,17 @@ def generate(opts: GenerateOptions) -> Path:
                 charge_rows.extend(charges)
             writers["crm_accounts"].write(crm_rows)
             writers["billing_charges"].write(charge_rows)
-        writers["fx_rates"].write([
-            [day.isoformat(), currency, f"{rate:.8f}"]
-            for day, by_currency in rates.items() for currency, rate in by_currency.items()
-        ])
+        writers["fx_rates"].write(
+            [
+                [day.isoformat(), currency, f"{rate:.8f}"]
+                for day, by_currency in rates.items()
+                for currency, rate in by_currency.items()
+            ]
+        )
         if opts.bad_rows:
-            for name, rows in zip(("crm_accounts", "billing_charges", "fx_rates"),
-                                  _bad_rows(opts), strict=True):
+            for name, rows in zip(
+                ("crm_accounts", "billing_charges", "fx_rates"), _bad_rows(opts), strict=True
+            ):
                 writers[name].write(rows)
     finally:
         for writer in writers.values():

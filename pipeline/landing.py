@@ -59,6 +59,12 @@ class Delivery:
     files: dict[str, ExtractFile]
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First value of a one-row query, fully fetched (DuckDB keeps a partly read result open)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
 def list_deliveries(extracts_dir: Path) -> list[str]:
     """Delivery folder names (dates) under the extracts root, oldest first."""
     if not extracts_dir.is_dir():
@@ -246,8 +252,12 @@ def archive_delivery(delivery: Delivery, archive_dir: Path) -> list[dict]:
                 )
             os.replace(partial, target)
         records.append(
-            {"extract": extract.name, "file": extract.path.name, "sha256": extract.checksum,
-             "archived_as": str(target)}
+            {
+                "extract": extract.name,
+                "file": extract.path.name,
+                "sha256": extract.checksum,
+                "archived_as": str(target),
+            }
         )
     (archive_dir / delivery.folder.name / "checksums.json").write_text(
         json.dumps(records, indent=2) + "\n"
@@ -287,7 +297,7 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_
                 "from read_parquet(?)",
                 [delivery.delivery_date, source_file, str(path)],
             )
-            counts[name] = con.execute(f"select count(*) from {RAW_SCHEMA}.{name}").fetchone()[0]
+            counts[name] = scalar(con, f"select count(*) from {RAW_SCHEMA}.{name}")
         con.execute(
             f"create or replace table {RAW_SCHEMA}.delivery_log as select * from (values "
             + ", ".join("(?, ?, ?, ?, ?)" for _ in delivery.files)
@@ -295,8 +305,13 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_
             [
                 value
                 for name, extract in delivery.files.items()
-                for value in (delivery.delivery_date, name, extract.source_file,
-                              extract.checksum or "", counts[name])
+                for value in (
+                    delivery.delivery_date,
+                    name,
+                    extract.source_file,
+                    extract.checksum or "",
+                    counts[name],
+                )
             ],
         )
         con.execute("commit")
@@ -310,11 +325,12 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_
 
 def loaded_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Checksums of the delivery currently in the raw tables (empty when none is)."""
-    exists = con.execute(
+    exists = scalar(
+        con,
         "select count(*) from information_schema.tables "
         "where table_schema = ? and table_name = 'delivery_log'",
         [RAW_SCHEMA],
-    ).fetchone()[0]
+    )
     if not exists:
         return {}
     rows = con.execute(f"select extract, sha256 from {RAW_SCHEMA}.delivery_log").fetchall()

@@ -49,5 +49,7 @@ def reporting_quarters(
     current = fiscal_quarter_of(first_date, fiscal_year_start_month)
     while current.quarter_start <= as_of:
         quarters.append((current, min(current.quarter_end, as_of)))
-        current = fiscal_quarter_of(current.quarter_end + timedelta(days=1), fiscal_year_start_month)
+        current = fiscal_quarter_of(
+            current.quarter_end + timedelta(days=1), fiscal_year_start_month
+        )
     return quarters

@@ -19,13 +19,164 @@ from pipeline.periods import reporting_quarters
 
 # Active ISO-4217 codes.
 ISO_4217 = frozenset(
-    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
-    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
-    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
-    KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
-    MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
-    SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD
-    TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG""".split()
+    [
+        "AED",
+        "AFN",
+        "ALL",
+        "AMD",
+        "ANG",
+        "AOA",
+        "ARS",
+        "AUD",
+        "AWG",
+        "AZN",
+        "BAM",
+        "BBD",
+        "BDT",
+        "BGN",
+        "BHD",
+        "BIF",
+        "BMD",
+        "BND",
+        "BOB",
+        "BRL",
+        "BSD",
+        "BTN",
+        "BWP",
+        "BYN",
+        "BZD",
+        "CAD",
+        "CDF",
+        "CHF",
+        "CLP",
+        "CNY",
+        "COP",
+        "CRC",
+        "CUP",
+        "CVE",
+        "CZK",
+        "DJF",
+        "DKK",
+        "DOP",
+        "DZD",
+        "EGP",
+        "ERN",
+        "ETB",
+        "EUR",
+        "FJD",
+        "FKP",
+        "GBP",
+        "GEL",
+        "GHS",
+        "GIP",
+        "GMD",
+        "GNF",
+        "GTQ",
+        "GYD",
+        "HKD",
+        "HNL",
+        "HTG",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "IQD",
+        "IRR",
+        "ISK",
+        "JMD",
+        "JOD",
+        "JPY",
+        "KES",
+        "KGS",
+        "KHR",
+        "KMF",
+        "KPW",
+        "KRW",
+        "KWD",
+        "KYD",
+        "KZT",
+        "LAK",
+        "LBP",
+        "LKR",
+        "LRD",
+        "LSL",
+        "LYD",
+        "MAD",
+        "MDL",
+        "MGA",
+        "MKD",
+        "MMK",
+        "MNT",
+        "MOP",
+        "MRU",
+        "MUR",
+        "MVR",
+        "MWK",
+        "MXN",
+        "MYR",
+        "MZN",
+        "NAD",
+        "NGN",
+        "NIO",
+        "NOK",
+        "NPR",
+        "NZD",
+        "OMR",
+        "PAB",
+        "PEN",
+        "PGK",
+        "PHP",
+        "PKR",
+        "PLN",
+        "PYG",
+        "QAR",
+        "RON",
+        "RSD",
+        "RUB",
+        "RWF",
+        "SAR",
+        "SBD",
+        "SCR",
+        "SDG",
+        "SEK",
+        "SGD",
+        "SHP",
+        "SLE",
+        "SOS",
+        "SRD",
+        "SSP",
+        "STN",
+        "SVC",
+        "SYP",
+        "SZL",
+        "THB",
+        "TJS",
+        "TMT",
+        "TND",
+        "TOP",
+        "TRY",
+        "TTD",
+        "TWD",
+        "TZS",
+        "UAH",
+        "UGX",
+        "USD",
+        "UYU",
+        "UZS",
+        "VES",
+        "VND",
+        "VUV",
+        "WST",
+        "XAF",
+        "XCD",
+        "XCG",
+        "XOF",
+        "XPF",
+        "YER",
+        "ZAR",
+        "ZMW",
+        "ZWG",
+    ]
 )
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -149,14 +300,14 @@ def resolve_hierarchy(edges: pl.DataFrame) -> pl.DataFrame:
         state = (
             state.join(hop, on="up", how="left")
             .with_columns(
-                top=pl.when(pl.col("done")).then("top").otherwise(
-                    pl.when(pl.col("up_done")).then("up_top")
-                ),
+                top=pl.when(pl.col("done"))
+                .then("top")
+                .otherwise(pl.when(pl.col("up_done")).then("up_top")),
                 problem=pl.when(pl.col("done")).then("problem").otherwise("up_problem"),
                 origin=pl.when(pl.col("done")).then("origin").otherwise("up_origin"),
-                lowest=pl.when(pl.col("done")).then("lowest").otherwise(
-                    pl.min_horizontal("lowest", "up_lowest")
-                ),
+                lowest=pl.when(pl.col("done"))
+                .then("lowest")
+                .otherwise(pl.min_horizontal("lowest", "up_lowest")),
                 up=pl.when(pl.col("done") | pl.col("up_done")).then("up").otherwise("next_up"),
                 done=pl.col("done") | pl.col("up_done"),
             )
@@ -181,31 +332,56 @@ def resolve_hierarchy(edges: pl.DataFrame) -> pl.DataFrame:
             pl.lit(None, dtype=pl.String).alias("ultimate_parent_id"),
             pl.lit("parent_loop").alias("problem"),
             pl.when(pl.col("in_cycle"))
-            .then(pl.format("account {} is in a parent loop among accounts {}",
-                            "account_id", "members"))
-            .otherwise(pl.format("account {} rolls up into a parent loop among accounts {}",
-                                 "account_id", "members"))
+            .then(
+                pl.format(
+                    "account {} is in a parent loop among accounts {}", "account_id", "members"
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "account {} rolls up into a parent loop among accounts {}",
+                    "account_id",
+                    "members",
+                )
+            )
             .alias("detail"),
         )
     )
-    resolved = state.filter(pl.col("done")).join(
-        edges.select(pl.col("account_id").alias("origin"),
-                     pl.col("parent_account_id").alias("missing_parent")),
-        on="origin",
-        how="left",
-    ).select(
-        "account_id",
-        pl.when(pl.col("problem").is_null()).then("top").alias("ultimate_parent_id"),
-        "problem",
-        pl.when(pl.col("problem").is_null())
-        .then(None)
-        .when(pl.col("origin") == pl.col("account_id"))
-        .then(pl.format("parent account {} of account {} is not a valid account in the CRM "
-                        "extract", "missing_parent", "account_id"))
-        .otherwise(pl.format("account {} rolls up to account {}, whose parent account {} is not "
-                             "a valid account in the CRM extract",
-                             "account_id", "origin", "missing_parent"))
-        .alias("detail"),
+    resolved = (
+        state.filter(pl.col("done"))
+        .join(
+            edges.select(
+                pl.col("account_id").alias("origin"),
+                pl.col("parent_account_id").alias("missing_parent"),
+            ),
+            on="origin",
+            how="left",
+        )
+        .select(
+            "account_id",
+            pl.when(pl.col("problem").is_null()).then("top").alias("ultimate_parent_id"),
+            "problem",
+            pl.when(pl.col("problem").is_null())
+            .then(None)
+            .when(pl.col("origin") == pl.col("account_id"))
+            .then(
+                pl.format(
+                    "parent account {} of account {} is not a valid account in the CRM extract",
+                    "missing_parent",
+                    "account_id",
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "account {} rolls up to account {}, whose parent account {} is not "
+                    "a valid account in the CRM extract",
+                    "account_id",
+                    "origin",
+                    "missing_parent",
+                )
+            )
+            .alias("detail"),
+        )
     )
     return pl.concat([resolved, looping]).sort("account_id")
 
@@ -213,16 +389,25 @@ def resolve_hierarchy(edges: pl.DataFrame) -> pl.DataFrame:
 def check_accounts(accounts: pl.LazyFrame, rollup: str) -> pl.LazyFrame:
     """Accounts with reason/detail (null when valid) and the customer each rolls up to."""
     first_pass = accounts.with_columns(
-        pl.when(_blank("parent_account_id")).then(None).otherwise(pl.col("parent_account_id"))
+        pl.when(_blank("parent_account_id"))
+        .then(None)
+        .otherwise(pl.col("parent_account_id"))
         .alias("parent_account_id"),
     ).with_columns(
-        _first_failure([
-            ("missing_account_id", _blank("account_id"),
-             pl.lit("account_id is empty")),
-            ("duplicate_account_id", pl.len().over("account_id") > 1,
-             pl.format("account_id {} appears on {} rows", "account_id",
-                       pl.len().over("account_id"))),
-        ])
+        _first_failure(
+            [
+                ("missing_account_id", _blank("account_id"), pl.lit("account_id is empty")),
+                (
+                    "duplicate_account_id",
+                    pl.len().over("account_id") > 1,
+                    pl.format(
+                        "account_id {} appears on {} rows",
+                        "account_id",
+                        pl.len().over("account_id"),
+                    ),
+                ),
+            ]
+        )
     )
     edges = (
         first_pass.filter(pl.col("reason").is_null())
@@ -236,7 +421,8 @@ def check_accounts(accounts: pl.LazyFrame, rollup: str) -> pl.LazyFrame:
             reason=pl.coalesce("reason", "problem"),
             detail=pl.coalesce("detail", pl.col("detail_right")),
             customer_id=pl.when(pl.col("reason").is_null() & pl.col("problem").is_null()).then(
-                pl.col("ultimate_parent_id") if rollup == "ultimate_parent"
+                pl.col("ultimate_parent_id")
+                if rollup == "ultimate_parent"
                 else pl.col("account_id")
             ),
         )
@@ -250,16 +436,28 @@ def check_accounts(accounts: pl.LazyFrame, rollup: str) -> pl.LazyFrame:
 def check_fx_rates(rates: pl.LazyFrame) -> pl.LazyFrame:
     key = ["rate_date", "currency"]
     return rates.with_columns(
-        _first_failure([
-            ("bad_date", _date("rate_date").is_null(),
-             pl.format("rate_date {} is not a date YYYY-MM-DD", _quote("rate_date"))),
-            ("bad_fx_rate",
-             ~pl.col("rate_to_reporting").fill_null("").str.contains(RATE_PATTERN)
-             | (pl.col("rate_to_reporting").cast(RATE, strict=False) <= 0),
-             pl.format("rate_to_reporting {} is not a number > 0", _quote("rate_to_reporting"))),
-            ("duplicate_fx_rate", pl.len().over(key) > 1,
-             pl.format("{} has {} rates on {}", "currency", pl.len().over(key), "rate_date")),
-        ])
+        _first_failure(
+            [
+                (
+                    "bad_date",
+                    _date("rate_date").is_null(),
+                    pl.format("rate_date {} is not a date YYYY-MM-DD", _quote("rate_date")),
+                ),
+                (
+                    "bad_fx_rate",
+                    ~pl.col("rate_to_reporting").fill_null("").str.contains(RATE_PATTERN)
+                    | (pl.col("rate_to_reporting").cast(RATE, strict=False) <= 0),
+                    pl.format(
+                        "rate_to_reporting {} is not a number > 0", _quote("rate_to_reporting")
+                    ),
+                ),
+                (
+                    "duplicate_fx_rate",
+                    pl.len().over(key) > 1,
+                    pl.format("{} has {} rates on {}", "currency", pl.len().over(key), "rate_date"),
+                ),
+            ]
+        )
     )
 
 
@@ -281,37 +479,77 @@ def _charge_row_rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
     start, end = _date("effective_start"), _date("effective_end")
     return [
         ("missing_charge_id", _blank("charge_id"), pl.lit("charge_id is empty")),
-        ("duplicate_charge_id", pl.len().over("charge_id") > 1,
-         pl.format("charge_id {} appears on {} rows", "charge_id", pl.len().over("charge_id"))),
-        ("bad_date", start.is_null(),
-         pl.format("effective_start {} is not a date YYYY-MM-DD", _quote("effective_start"))),
-        ("bad_date", _bad_optional_date("effective_end"),
-         pl.format("effective_end {} is not a date YYYY-MM-DD", _quote("effective_end"))),
-        ("bad_date", _bad_timestamp("updated_at"),
-         pl.format("updated_at {} is not an ISO date-time", _quote("updated_at"))),
-        ("end_before_start", end < start,
-         pl.format("effective_end {} is before effective_start {}",
-                   "effective_end", "effective_start")),
-        ("bad_charge_type", ~pl.col("charge_type").fill_null("").is_in(CHARGE_TYPES),
-         pl.format("charge_type {} is not one of recurring, usage, one_time",
-                   _quote("charge_type"))),
-        ("bad_quantity",
-         ~pl.col("quantity").fill_null("").str.contains(QUANTITY_PATTERN)
-         | (pl.col("quantity").cast(AMOUNT, strict=False) <= 0),
-         pl.format("quantity {} is not a number > 0", _quote("quantity"))),
-        ("bad_amount", ~pl.col("amount").fill_null("").str.contains(AMOUNT_PATTERN),
-         pl.format("amount {} is not a decimal number (at most 14 digits and 4 decimals)",
-                   _quote("amount"))),
-        ("bad_billing_period",
-         ~pl.col("billing_period_months").fill_null("").is_in([str(p) for p in BILLING_PERIODS]),
-         pl.format("billing_period_months {} is not one of 1, 3, 6, 12, 24, 36",
-                   _quote("billing_period_months"))),
-        ("unknown_currency", ~pl.col("currency").fill_null("").is_in(sorted(ISO_4217)),
-         pl.format("currency {} is not an ISO-4217 code", _quote("currency"))),
-        ("unknown_account", pl.col("account_known").not_(),
-         pl.format("account_id {} is not in the CRM extract", _quote("account_id"))),
-        ("account_quarantined", pl.col("account_reason").is_not_null(),
-         pl.format("account {} is quarantined: {}", "account_id", "account_detail")),
+        (
+            "duplicate_charge_id",
+            pl.len().over("charge_id") > 1,
+            pl.format("charge_id {} appears on {} rows", "charge_id", pl.len().over("charge_id")),
+        ),
+        (
+            "bad_date",
+            start.is_null(),
+            pl.format("effective_start {} is not a date YYYY-MM-DD", _quote("effective_start")),
+        ),
+        (
+            "bad_date",
+            _bad_optional_date("effective_end"),
+            pl.format("effective_end {} is not a date YYYY-MM-DD", _quote("effective_end")),
+        ),
+        (
+            "bad_date",
+            _bad_timestamp("updated_at"),
+            pl.format("updated_at {} is not an ISO date-time", _quote("updated_at")),
+        ),
+        (
+            "end_before_start",
+            end < start,
+            pl.format(
+                "effective_end {} is before effective_start {}", "effective_end", "effective_start"
+            ),
+        ),
+        (
+            "bad_charge_type",
+            ~pl.col("charge_type").fill_null("").is_in(CHARGE_TYPES),
+            pl.format(
+                "charge_type {} is not one of recurring, usage, one_time", _quote("charge_type")
+            ),
+        ),
+        (
+            "bad_quantity",
+            ~pl.col("quantity").fill_null("").str.contains(QUANTITY_PATTERN)
+            | (pl.col("quantity").cast(AMOUNT, strict=False) <= 0),
+            pl.format("quantity {} is not a number > 0", _quote("quantity")),
+        ),
+        (
+            "bad_amount",
+            ~pl.col("amount").fill_null("").str.contains(AMOUNT_PATTERN),
+            pl.format(
+                "amount {} is not a decimal number (at most 14 digits and 4 decimals)",
+                _quote("amount"),
+            ),
+        ),
+        (
+            "bad_billing_period",
+            ~pl.col("billing_period_months").fill_null("").is_in([str(p) for p in BILLING_PERIODS]),
+            pl.format(
+                "billing_period_months {} is not one of 1, 3, 6, 12, 24, 36",
+                _quote("billing_period_months"),
+            ),
+        ),
+        (
+            "unknown_currency",
+            ~pl.col("currency").fill_null("").is_in(sorted(ISO_4217)),
+            pl.format("currency {} is not an ISO-4217 code", _quote("currency")),
+        ),
+        (
+            "unknown_account",
+            pl.col("account_known").not_(),
+            pl.format("account_id {} is not in the CRM extract", _quote("account_id")),
+        ),
+        (
+            "account_quarantined",
+            pl.col("account_reason").is_not_null(),
+            pl.format("account {} is quarantined: {}", "account_id", "account_detail"),
+        ),
     ]
 
 
@@ -328,12 +566,20 @@ def _with_snapshot_range(charges: pl.LazyFrame, snapshots: pl.DataFrame) -> pl.L
     snaps = snapshots.lazy()
     with_first = charges.sort("start").join_asof(
         snaps.rename({"snapshot_index": "first_index", "snapshot_date": "first_snapshot"}),
-        left_on="start", right_on="first_snapshot", strategy="forward",
+        left_on="start",
+        right_on="first_snapshot",
+        strategy="forward",
     )
     last_in_force = pl.coalesce(pl.col("end") - pl.duration(days=1), pl.lit(date.max))
-    with_last = with_first.with_columns(last_in_force=last_in_force).sort("last_in_force").join_asof(
-        snaps.rename({"snapshot_index": "last_index", "snapshot_date": "last_snapshot"}),
-        left_on="last_in_force", right_on="last_snapshot", strategy="backward",
+    with_last = (
+        with_first.with_columns(last_in_force=last_in_force)
+        .sort("last_in_force")
+        .join_asof(
+            snaps.rename({"snapshot_index": "last_index", "snapshot_date": "last_snapshot"}),
+            left_on="last_in_force",
+            right_on="last_snapshot",
+            strategy="backward",
+        )
     )
     in_force = pl.col("first_index").is_not_null() & (pl.col("first_index") <= pl.col("last_index"))
     return with_last.with_columns(
@@ -372,15 +618,17 @@ def check_charges(
             .otherwise(pl.col("reason")),
             start=_date("effective_start"),
             end=_date("effective_end"),
-            amount_value=pl.when(pl.col("amount").str.contains(AMOUNT_PATTERN))
-            .then(pl.col("amount").cast(AMOUNT, strict=False)),
+            amount_value=pl.when(pl.col("amount").str.contains(AMOUNT_PATTERN)).then(
+                pl.col("amount").cast(AMOUNT, strict=False)
+            ),
             period_value=pl.col("billing_period_months").cast(pl.Int64, strict=False),
             arr_bearing=pl.col("charge_type").is_in(ARR_BEARING_CHARGE_TYPES),
         )
     ).collect()
 
     bearing = rowwise.filter(
-        pl.col("reason").is_null() & pl.col("arr_bearing")
+        pl.col("reason").is_null()
+        & pl.col("arr_bearing")
         & (pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
     )
     first = bearing["start"].min()
@@ -390,28 +638,49 @@ def check_charges(
     first_rate = rates.group_by("currency").agg(first_rate_date=pl.col("rate_date").min())
     foreign = pl.col("currency") != ctx.reporting_currency
     missing_fx = (
-        pl.col("reason").is_null() & pl.col("arr_bearing") & foreign
+        pl.col("reason").is_null()
+        & pl.col("arr_bearing")
+        & foreign
         & pl.col("first_snapshot").is_not_null()
-        & (pl.col("first_rate_date").is_null()
-           | (pl.col("first_rate_date") > pl.col("first_snapshot")))
+        & (
+            pl.col("first_rate_date").is_null()
+            | (pl.col("first_rate_date") > pl.col("first_snapshot"))
+        )
     )
-    ranged = ranged.join(first_rate, on="currency", how="left").with_columns(
-        detail=pl.when(missing_fx)
-        .then(pl.format("no {} rate on or before {}, a snapshot at which the charge is in force",
-                        "currency", "first_snapshot"))
-        .otherwise("detail"),
-        reason=pl.when(missing_fx).then(pl.lit("missing_fx_rate")).otherwise("reason"),
-    ).collect()
+    ranged = (
+        ranged.join(first_rate, on="currency", how="left")
+        .with_columns(
+            detail=pl.when(missing_fx)
+            .then(
+                pl.format(
+                    "no {} rate on or before {}, a snapshot at which the charge is in force",
+                    "currency",
+                    "first_snapshot",
+                )
+            )
+            .otherwise("detail"),
+            reason=pl.when(missing_fx).then(pl.lit("missing_fx_rate")).otherwise("reason"),
+        )
+        .collect()
+    )
 
     negative = negative_customers(ranged, snapshots, rates, ctx)
-    flagged = pl.col("reason").is_null() & pl.col("arr_bearing") & pl.col("negative_at").is_not_null()
+    flagged = (
+        pl.col("reason").is_null() & pl.col("arr_bearing") & pl.col("negative_at").is_not_null()
+    )
     return (
         ranged.lazy()
         .join(negative.lazy(), on="customer_id", how="left")
         .with_columns(
             detail=pl.when(flagged)
-            .then(pl.format("customer {} has negative ARR {} at the {} snapshot", "customer_id",
-                            "negative_arr", "negative_at"))
+            .then(
+                pl.format(
+                    "customer {} has negative ARR {} at the {} snapshot",
+                    "customer_id",
+                    "negative_arr",
+                    "negative_at",
+                )
+            )
             .otherwise("detail"),
             reason=pl.when(flagged).then(pl.lit("negative_customer_arr")).otherwise("reason"),
         )
@@ -423,8 +692,14 @@ def _rate_at(frame: pl.LazyFrame, rates: pl.LazyFrame, on: str, ctx: RuleContext
     """Add `rate`: the latest rate on or before `on` (1 for the reporting currency)."""
     return (
         frame.sort(on)
-        .join_asof(rates.sort("rate_date"), left_on=on, right_on="rate_date", by="currency",
-                   strategy="backward", check_sortedness=False)
+        .join_asof(
+            rates.sort("rate_date"),
+            left_on=on,
+            right_on="rate_date",
+            by="currency",
+            strategy="backward",
+            check_sortedness=False,
+        )
         .with_columns(
             rate=pl.when(pl.col("currency") == ctx.reporting_currency)
             .then(pl.lit(1).cast(RATE))
@@ -469,8 +744,9 @@ def negative_customers(
     )
 
 
-def arr_at_stake(quarantined_charges: pl.LazyFrame, rates: pl.LazyFrame,
-                 ctx: RuleContext) -> pl.LazyFrame:
+def arr_at_stake(
+    quarantined_charges: pl.LazyFrame, rates: pl.LazyFrame, ctx: RuleContext
+) -> pl.LazyFrame:
     """ARR a quarantined charge would carry at its latest snapshot in force, in the reporting
     currency (absolute value); 0 when it is not ARR-bearing, never in force at a snapshot, or
     its amount, period or currency cannot be read."""
@@ -530,9 +806,4 @@ def build_quarantine(
         _to_quarantine(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),
         _to_quarantine(checked_rates, "fx_rates", EXTRACT_COLUMNS["fx_rates"]),
     ]
-    return (
-        pl.concat(parts)
-        .sort("extract", "row_number")
-        .collect()
-        .cast(QUARANTINE_SCHEMA)
-    )
+    return pl.concat(parts).sort("extract", "row_number").collect().cast(QUARANTINE_SCHEMA)

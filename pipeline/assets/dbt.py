@@ -1,0 +1,67 @@
+"""The dbt project as Dagster assets: one DbtProject, one translator.
+
+dbt source keys (raw/<table>) equal the landing assets' keys, so the graph links on its own.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+from pipeline.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+nrr_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def prepare_manifest() -> Path:
+    """Parse the dbt project once when no manifest exists yet (first run after install)."""
+    if not nrr_dbt_project.manifest_path.exists():
+        nrr_dbt_project.preparer.prepare(nrr_dbt_project)
+    return nrr_dbt_project.manifest_path
+
+
+class NrrDbtTranslator(DagsterDbtTranslator):
+    """Groups models by their folder: staging, intermediate, marts."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        fqn = dbt_resource_props.get("fqn", [])
+        return f"dbt_{fqn[1]}" if len(fqn) > 2 else "dbt"
+
+
+def dbt_vars(settings: Settings, as_of) -> dict[str, str | int]:
+    return {
+        "as_of_date": as_of.isoformat(),
+        "fiscal_year_start_month": settings.fiscal_year_start_month,
+        "reporting_currency": settings.reporting_currency,
+        "rollup": settings.rollup,
+    }
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=prepare_manifest(),
+        project=nrr_dbt_project,
+        dagster_dbt_translator=NrrDbtTranslator(),
+    )
+    def arr_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, nrr: NrrSettingsResource
+    ):
+        """Build and test the ARR models; a failing dbt test stops the run."""
+        settings = nrr.settings()
+        with warehouse(settings, read_only=True) as con:
+            as_of = run_as_of(settings, con)
+        # profiles.yml reads the warehouse path from the environment (dbt runs as a subprocess).
+        os.environ["NRR_WAREHOUSE_PATH"] = str(settings.warehouse_path)
+        args = ["build", "--vars", json.dumps(dbt_vars(settings, as_of))]
+        yield from dbt.cli(args, context=context).stream()
+
+    return arr_models

@@ -1,0 +1,99 @@
+"""Landing assets: one per extract (keys raw/<extract>, the dbt source names), and the
+quarantine that the row rules produce from them."""
+
+import dagster as dg
+import polars as pl
+
+from pipeline.contracts import EXTRACT_COLUMNS
+from pipeline.landing import archive_delivery, inspect_delivery, load_raw_tables, loaded_checksums
+from pipeline.quarantine import RuleContext, build_quarantine
+from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+
+LANDING_GROUP = "landing"
+RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
+QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine"])
+
+
+class LandingConfig(dg.Config):
+    delivery: str | None = None
+    """Delivery folder (YYYY-MM-DD) to land; default: the latest under the extracts root."""
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            group_name=LANDING_GROUP,
+            description=f"The {name} extract of the delivery, as received (text).",
+        )
+        for name, key in RAW_KEYS.items()
+    ],
+    name="land_delivery",
+)
+def land_delivery(
+    context: dg.AssetExecutionContext, config: LandingConfig, nrr: NrrSettingsResource
+):
+    """Check the delivery is complete, archive it with checksums, load the raw tables.
+
+    A delivery missing a file or column is rejected before anything is written.
+    """
+    settings = nrr.settings()
+    delivery = inspect_delivery(settings.extracts_dir, config.delivery, settings.reporting_currency)
+    archived = archive_delivery(delivery, settings.archive_dir)
+    checksums = {name: f.checksum or "" for name, f in delivery.files.items()}
+    with warehouse(settings) as con:
+        unchanged = loaded_checksums(con) == checksums
+        if unchanged:
+            context.log.info(f"Delivery {delivery.folder.name} is already loaded; nothing changed.")
+            counts = dict(con.execute("select extract, row_count from raw.delivery_log").fetchall())
+        else:
+            counts = load_raw_tables(con, delivery, settings.home / "staging")
+    by_extract = {record["extract"]: record for record in archived}
+    for name, key in RAW_KEYS.items():
+        extract = delivery.files[name]
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "delivery": delivery.folder.name,
+                "source_file": extract.source_file or "(not delivered)",
+                "sha256": extract.checksum or "",
+                "archived_as": by_extract.get(name, {}).get("archived_as", ""),
+                "rows": int(counts.get(name, 0)),
+                "unchanged": unchanged,
+            },
+        )
+
+
+@dg.asset(key=QUARANTINE_KEY, deps=list(RAW_KEYS.values()), group_name=LANDING_GROUP)
+def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> dg.MaterializeResult:
+    """Rows of the delivery that break a contract rule, with reason, detail, raw values and
+    the ARR they carry. Staging excludes exactly these rows."""
+    settings = nrr.settings()
+    with warehouse(settings) as con:
+        as_of = run_as_of(settings, con)
+        frames = {name: con.sql(f"select * from raw.{name}").pl().lazy() for name in RAW_KEYS}
+        rules = RuleContext(
+            settings.reporting_currency, settings.fiscal_year_start_month, as_of, settings.rollup
+        )
+        table = build_quarantine(
+            frames["billing_charges"], frames["crm_accounts"], frames["fx_rates"], rules
+        )
+        con.register("quarantine_frame", table.to_arrow())
+        con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
+        con.unregister("quarantine_frame")
+    by_reason = (
+        table.group_by("reason")
+        .agg(rows=pl.len(), arr_at_stake=pl.col("arr_at_stake").sum())
+        .sort("reason")
+    )
+    context.log.info(f"Quarantined {table.height} rows at as-of {as_of}.")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": table.height,
+            "arr_at_stake": float(table["arr_at_stake"].sum() or 0),
+            "by_reason": dg.MetadataValue.md(
+                by_reason.to_pandas().to_markdown(index=False) if table.height else "none"
+            ),
+            "as_of": as_of.isoformat(),
+        }
+    )

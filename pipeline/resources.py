@@ -1,0 +1,69 @@
+"""Dagster resources: the run settings and the DuckDB warehouse."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipeline.landing import scalar
+from pipeline.settings import Settings
+
+
+class NrrSettingsResource(dg.ConfigurableResource):
+    """The NRR_* settings of this run (see README, "Settings")."""
+
+    extracts_dir: str
+    home: str
+    reporting_currency: str = "USD"
+    fiscal_year_start_month: int = 1
+    rollup: str = "ultimate_parent"
+    quarantine_arr_threshold: str = "0"
+    as_of: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "NrrSettingsResource":
+        return cls(
+            extracts_dir=str(settings.extracts_dir.resolve()),
+            home=str(settings.home.resolve()),
+            reporting_currency=settings.reporting_currency,
+            fiscal_year_start_month=settings.fiscal_year_start_month,
+            rollup=settings.rollup,
+            quarantine_arr_threshold=str(settings.quarantine_arr_threshold),
+            as_of=settings.as_of.isoformat() if settings.as_of else "",
+        )
+
+    def settings(self) -> Settings:
+        return Settings(
+            extracts_dir=Path(self.extracts_dir),
+            home=Path(self.home),
+            reporting_currency=self.reporting_currency,
+            fiscal_year_start_month=self.fiscal_year_start_month,
+            rollup=self.rollup,
+            quarantine_arr_threshold=Decimal(self.quarantine_arr_threshold),
+            as_of=date.fromisoformat(self.as_of) if self.as_of else None,
+        )
+
+
+@contextmanager
+def warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the working warehouse, always closed: DuckDB has one writer per file."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def loaded_delivery_date(con: duckdb.DuckDBPyConnection) -> date:
+    """The delivery date of the extracts currently in the raw tables."""
+    return scalar(con, "select max(delivery_date) from raw.delivery_log")
+
+
+def run_as_of(settings: Settings, con: duckdb.DuckDBPyConnection) -> date:
+    """NRR_AS_OF when set, else the date of the loaded delivery."""
+    return settings.as_of or loaded_delivery_date(con)
