@@ -591,7 +591,7 @@ def _with_snapshot_range(charges: pl.LazyFrame, snapshots: pl.DataFrame) -> pl.L
 
 def _arr36(amount: pl.Expr, period: pl.Expr) -> pl.Expr:
     """36 x the annualised amount, exact: amount x 432 / billing_period_months."""
-    return amount * period.replace_strict(ARR_FACTOR_36, return_dtype=pl.Int64)
+    return amount * period.replace_strict(ARR_FACTOR_36, default=None, return_dtype=pl.Int64)
 
 
 def check_charges(
@@ -747,26 +747,26 @@ def negative_customers(
 def arr_at_stake(
     quarantined_charges: pl.LazyFrame, rates: pl.LazyFrame, ctx: RuleContext
 ) -> pl.LazyFrame:
-    """ARR a quarantined charge would carry at its latest snapshot in force, in the reporting
-    currency (absolute value); 0 when it is not ARR-bearing, never in force at a snapshot, or
-    its amount, period or currency cannot be read."""
-    measured = quarantined_charges.with_columns(
-        at=pl.when(pl.col("arr_bearing")).then(
-            pl.coalesce(
-                pl.min_horizontal(
-                    pl.coalesce(pl.col("end") - pl.duration(days=1), pl.lit(ctx.as_of)),
-                    pl.lit(ctx.as_of),
-                ),
-                pl.lit(ctx.as_of),
-            )
-        ),
-        counts=pl.col("arr_bearing")
-        & (pl.col("first_index").is_not_null() | pl.col("start").is_null()),
+    """ARR a quarantined charge would carry, in the reporting currency (absolute value), at the
+    last day on or before as_of that it is in force. Conservative: a recurring or usage row
+    counts when it is in force at any time on or before as_of, or when its dates cannot be
+    read; it is 0 when it is one_time, or its amount, period or currency cannot be read."""
+    in_force_by_as_of = pl.col("start").is_null() | (
+        (pl.col("start") <= ctx.as_of)
+        & (pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
     )
-    converted = _rate_at(measured.with_columns(pl.col("at").fill_null(ctx.as_of)), rates, "at", ctx)
+    last_day = pl.min_horizontal(
+        pl.coalesce(pl.col("end") - pl.duration(days=1), pl.lit(ctx.as_of)), pl.lit(ctx.as_of)
+    )
+    measured = quarantined_charges.with_columns(
+        at=pl.coalesce(last_day, pl.lit(ctx.as_of)),
+        counts=pl.col("arr_bearing") & in_force_by_as_of,
+    )
+    converted = _rate_at(measured, rates, "at", ctx)
+    arr = (_arr36(pl.col("amount_value"), pl.col("period_value")) * pl.col("rate")).abs() / 36
     return converted.with_columns(
         arr_at_stake=pl.when(pl.col("counts"))
-        .then((_arr36(pl.col("amount_value"), pl.col("period_value")) * pl.col("rate")).abs() / 36)
+        .then(arr)
         .cast(ARR)
         .fill_null(pl.lit(0).cast(ARR))
     )

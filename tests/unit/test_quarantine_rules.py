@@ -1,0 +1,214 @@
+"""Every row rule of contracts.md, one reason code at a time."""
+
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from pipeline.quarantine import RuleContext, build_quarantine
+from tests.unit.factories import account, charge, landed, rate
+
+CONTEXT = RuleContext("USD", 1, date(2026, 9, 30))
+
+
+def quarantine_of(charges, accounts=None, rates=None, context=CONTEXT) -> pl.DataFrame:
+    return build_quarantine(
+        landed("billing_charges", charges),
+        landed("crm_accounts", accounts if accounts is not None else [account()]),
+        landed("fx_rates", rates if rates is not None else [rate()]),
+        context,
+    )
+
+
+def test_a_valid_delivery_has_an_empty_quarantine():
+    good = [charge(), charge(charge_id="C2", charge_type="one_time", amount="500")]
+    assert quarantine_of(good).is_empty()
+
+
+CHARGE_CASES = [
+    ("missing_charge_id", {"charge_id": None}, "charge_id is empty"),
+    ("missing_charge_id", {"charge_id": "  "}, "charge_id is empty"),
+    ("bad_date", {"effective_start": "2026-02-30"}, "effective_start '2026-02-30'"),
+    ("bad_date", {"effective_start": "01/02/2026"}, "effective_start '01/02/2026'"),
+    ("bad_date", {"effective_end": "2026-13-01"}, "effective_end '2026-13-01'"),
+    ("bad_date", {"updated_at": "yesterday"}, "updated_at 'yesterday'"),
+    ("end_before_start", {"effective_end": "2025-12-31"}, "before effective_start"),
+    ("bad_charge_type", {"charge_type": "Recurring"}, "charge_type 'Recurring'"),
+    ("bad_quantity", {"quantity": "0"}, "quantity '0'"),
+    ("bad_quantity", {"quantity": "-3"}, "quantity '-3'"),
+    ("bad_quantity", {"quantity": "ten"}, "quantity 'ten'"),
+    ("bad_amount", {"amount": "1e3"}, "amount '1e3'"),
+    ("bad_amount", {"amount": "12,50"}, "amount '12,50'"),
+    ("bad_amount", {"amount": "1.23456"}, "amount '1.23456'"),
+    ("bad_amount", {"amount": None}, "amount ''"),
+    ("bad_billing_period", {"billing_period_months": "2"}, "billing_period_months '2'"),
+    ("bad_billing_period", {"billing_period_months": "12.0"}, "billing_period_months '12.0'"),
+    ("unknown_currency", {"currency": "usd"}, "currency 'usd'"),
+    ("unknown_currency", {"currency": "XXX"}, "currency 'XXX'"),
+    ("unknown_account", {"account_id": "A404"}, "account_id 'A404' is not in the CRM extract"),
+]
+
+
+@pytest.mark.parametrize(("reason", "bad_fields", "detail"), CHARGE_CASES)
+def test_a_charge_breaking_one_rule_is_quarantined_with_its_reason(reason, bad_fields, detail):
+    bad = charge(
+        charge_id=bad_fields.get("charge_id", "BAD"),
+        **{k: v for k, v in bad_fields.items() if k != "charge_id"},
+    )
+    table = quarantine_of([charge(), bad])
+    assert table.select("extract", "row_number", "reason").rows() == [
+        ("billing_charges", 2, reason)
+    ]
+    assert detail in table["detail"][0]
+    assert table["source_file"][0] == "billing_charges.csv"
+
+
+def test_end_equal_to_start_is_valid_and_never_in_force():
+    assert quarantine_of([charge(effective_end="2026-01-01")]).is_empty()
+
+
+def test_every_row_sharing_a_charge_id_is_quarantined():
+    table = quarantine_of([charge(), charge(amount="5"), charge(charge_id="C2")])
+    assert table.select("row_number", "reason").rows() == [
+        (1, "duplicate_charge_id"),
+        (2, "duplicate_charge_id"),
+    ]
+    assert table["detail"][0] == "charge_id C1 appears on 2 rows"
+
+
+def test_raw_values_are_kept_as_received():
+    table = quarantine_of([charge(amount=" 12.00")])
+    assert '"amount":" 12.00"' in table["raw_record"][0]
+    assert table["reason"][0] == "bad_amount"
+
+
+def test_quarantined_arr_at_stake_is_the_annualised_amount_in_reporting_currency():
+    rows = [charge(account_id="A404", amount="300.00", billing_period_months="3")]
+    table = quarantine_of(rows)
+    assert table["reason"][0] == "unknown_account"
+    assert table["arr_at_stake"][0] == Decimal("1200.000000")
+
+
+def test_a_foreign_quarantined_charge_is_valued_at_the_rate_of_its_last_day():
+    rows = [
+        charge(account_id="A404", currency="EUR", amount="100.00", effective_end="2026-03-01"),
+    ]
+    rates = [
+        rate(rate_date="2025-12-31", rate_to_reporting="1.10"),
+        rate(rate_date="2026-03-01", rate_to_reporting="2.00"),
+    ]
+    table = quarantine_of(rows, rates=rates)
+    # Last day in force is 2026-02-28: the 2025-12-31 rate applies. 100 x 12 x 1.10.
+    assert table["arr_at_stake"][0] == Decimal("1320.000000")
+
+
+def test_a_charge_starting_after_as_of_puts_no_arr_at_stake():
+    table = quarantine_of([charge(account_id="A404", effective_start="2026-10-01")])
+    assert table["arr_at_stake"][0] == Decimal("0")
+
+
+def test_one_time_rows_carry_no_arr_and_need_no_fx_rate():
+    rows = [charge(charge_type="one_time", currency="CHF")]
+    assert quarantine_of(rows).is_empty()
+
+
+def test_a_foreign_charge_without_a_rate_at_its_first_snapshot_is_missing_fx_rate():
+    # In force from 2025-10-01: first snapshot 2025-12-31; the only EUR rate is from 2026-01-05.
+    rows = [charge(currency="EUR", effective_start="2025-10-01")]
+    table = quarantine_of(rows, rates=[rate(rate_date="2026-01-05")])
+    assert table["reason"].to_list() == ["missing_fx_rate"]
+    assert table["detail"][0] == (
+        "no EUR rate on or before 2025-12-31, a snapshot at which the charge is in force"
+    )
+
+
+def test_a_rate_on_the_snapshot_date_is_enough():
+    rows = [charge(currency="EUR", effective_start="2025-10-01")]
+    assert quarantine_of(rows, rates=[rate(rate_date="2025-12-31")]).is_empty()
+
+
+def test_a_customer_negative_at_a_snapshot_loses_all_its_arr_rows():
+    rows = [
+        charge(charge_id="C1", amount="100"),
+        charge(charge_id="C2", plan="Discount", amount="-150", effective_end="2026-04-01"),
+        charge(charge_id="C3", charge_type="one_time", amount="50"),
+    ]
+    table = quarantine_of(rows)
+    assert table.select("row_number", "reason").rows() == [
+        (1, "negative_customer_arr"),
+        (2, "negative_customer_arr"),
+    ]
+    assert table["detail"][0] == ("customer A1 has negative ARR -600.00 at the 2026-03-31 snapshot")
+
+
+def test_a_discount_smaller_than_the_charge_is_valid():
+    rows = [charge(amount="100"), charge(charge_id="C2", plan="Discount", amount="-40")]
+    assert quarantine_of(rows).is_empty()
+
+
+def test_an_account_without_id_is_quarantined_and_charges_naming_it_are_unknown():
+    table = quarantine_of([charge()], accounts=[account(account_id=None)])
+    assert table.select("extract", "reason", "detail").rows() == [
+        ("billing_charges", "unknown_account", "account_id 'A1' is not in the CRM extract"),
+        ("crm_accounts", "missing_account_id", "account_id is empty"),
+    ]
+
+
+ACCOUNT_CASES = [
+    (
+        "duplicate_account_id",
+        [account(), account(account_name="Acme again")],
+        [1, 2],
+        "account_id A1 appears on 2 rows",
+    ),
+    (
+        "unknown_parent",
+        [account(parent_account_id="P404")],
+        [1],
+        "parent account P404 of account A1 is not a valid account in the CRM extract",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reason", "accounts", "rows", "detail"), ACCOUNT_CASES)
+def test_a_broken_account_is_quarantined_and_so_are_its_charges(reason, accounts, rows, detail):
+    table = quarantine_of([charge()], accounts=accounts)
+    crm = table.filter(pl.col("extract") == "crm_accounts")
+    assert crm["row_number"].to_list() == rows
+    assert set(crm["reason"]) == {reason}
+    assert crm["detail"][0] == detail
+    billing = table.filter(pl.col("extract") == "billing_charges")
+    assert billing["reason"].to_list() == [reason]
+    assert billing["detail"][0].startswith("account A1 is quarantined")
+
+
+def test_a_parent_loop_quarantines_the_loop_and_the_accounts_under_it():
+    accounts = [
+        account(account_id="A", parent_account_id="B"),
+        account(account_id="B", parent_account_id="A"),
+        account(account_id="C", parent_account_id="A"),
+        account(account_id="D"),
+    ]
+    table = quarantine_of([charge(account_id="D")], accounts=accounts)
+    assert table.select("row_number", "reason", "detail").rows() == [
+        (1, "parent_loop", "account A is in a parent loop among accounts A, B"),
+        (2, "parent_loop", "account B is in a parent loop among accounts A, B"),
+        (3, "parent_loop", "account C rolls up into a parent loop among accounts A, B"),
+    ]
+
+
+FX_CASES = [
+    ("bad_date", [rate(rate_date="31.12.2025")], [1]),
+    ("bad_fx_rate", [rate(rate_to_reporting="0")], [1]),
+    ("bad_fx_rate", [rate(rate_to_reporting="-1.1")], [1]),
+    ("bad_fx_rate", [rate(rate_to_reporting="n/a")], [1]),
+    ("duplicate_fx_rate", [rate(), rate(rate_to_reporting="1.2")], [1, 2]),
+]
+
+
+@pytest.mark.parametrize(("reason", "rates", "rows"), FX_CASES)
+def test_a_broken_fx_rate_is_quarantined(reason, rates, rows):
+    table = quarantine_of([charge()], rates=rates)
+    assert table.select("extract", "reason").unique().rows() == [("fx_rates", reason)]
+    assert table["row_number"].to_list() == rows
