@@ -765,10 +765,7 @@ def arr_at_stake(
     converted = _rate_at(measured, rates, "at", ctx)
     arr = (_arr36(pl.col("amount_value"), pl.col("period_value")) * pl.col("rate")).abs() / 36
     return converted.with_columns(
-        arr_at_stake=pl.when(pl.col("counts"))
-        .then(arr)
-        .cast(ARR)
-        .fill_null(pl.lit(0).cast(ARR))
+        arr_at_stake=pl.when(pl.col("counts")).then(arr).cast(ARR).fill_null(pl.lit(0).cast(ARR))
     )
 
 

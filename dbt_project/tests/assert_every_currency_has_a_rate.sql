@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_product_snapshot_amounts'}}}) }}
 -- Every charge currency in force at a snapshot has a rate there (the quarantine step
 -- guarantees it); a gap here would silently drop ARR in the conversion join.
 select amounts.customer_id, amounts.product, amounts.currency, amounts.snapshot_index

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_arr_bridge'}}}) }}
 -- Quarter to quarter, per slice: last quarter's end ARR + this quarter's fx_arr = this
 -- quarter's start ARR (a slice absent last quarter had no ARR then).
 with bridge as (

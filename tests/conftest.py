@@ -1,0 +1,20 @@
+"""Shared fixtures: a small generated delivery and a pipeline home per test module."""
+
+import os
+from datetime import date
+
+import pytest
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+from pipeline.generate import GenerateOptions, generate  # noqa: E402
+
+SAMPLE_AS_OF = date(2026, 9, 30)
+
+
+@pytest.fixture(scope="session")
+def sample_extracts(tmp_path_factory):
+    """A 150-customer, 3-year delivery (with the generator's few broken rows)."""
+    root = tmp_path_factory.mktemp("extracts")
+    generate(GenerateOptions(out=root, customers=150, seed=11, as_of=SAMPLE_AS_OF))
+    return root

@@ -1,0 +1,31 @@
+"""The Dagster code location loads and links landing, quarantine and dbt assets."""
+
+import dagster as dg
+import pytest
+
+from pipeline.definitions import NIGHTLY_JOB, build_definitions, defs
+from pipeline.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_definitions_load_with_job_and_schedule():
+    assert defs.resolve_job_def(NIGHTLY_JOB).name == NIGHTLY_JOB
+    schedule = defs.resolve_schedule_def("nightly_nrr_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.job_name == NIGHTLY_JOB
+
+
+def test_dbt_sources_are_the_landing_assets():
+    graph = defs.resolve_asset_graph()
+    staging = graph.get(dg.AssetKey("stg_billing__charges"))
+    assert staging.parent_keys == {
+        dg.AssetKey(["raw", "billing_charges"]),
+        dg.AssetKey(["raw", "quarantine"]),
+    }
+    assert graph.get(dg.AssetKey(["raw", "billing_charges"])).is_materializable
+
+
+def test_schedule_time_zone_comes_from_settings():
+    local = build_definitions(Settings(schedule_timezone="Europe/Berlin"))
+    assert local.resolve_schedule_def("nightly_nrr_schedule").execution_timezone == "Europe/Berlin"
