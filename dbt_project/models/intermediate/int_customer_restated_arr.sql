@@ -1,0 +1,47 @@
+{{ config(materialized='table') }}
+-- A customer's ARR at an earlier snapshot, restated at a later quarter's rate: the constant
+-- currency that TTM and cohort retention compare in (both snapshots at the later rate).
+-- Only the pairs the retention reports need: the snapshot four quarters back (TTM), and the
+-- customer's cohort snapshot at every later quarter's rate. Converted exactly as the movement
+-- table converts, so a pair with rate_index = snapshot_index equals that quarter's end_arr.
+with customer_quarters as (
+    select customer_id, quarter_index, end_arr from {{ ref('int_customer_quarter_arr') }}
+),
+
+cohorts as (
+    select customer_id, min(quarter_index) as cohort_index
+    from customer_quarters
+    where end_arr > 0
+    group by customer_id
+),
+
+pairs as (
+    select cohorts.customer_id, cohorts.cohort_index as snapshot_index, quarters.quarter_index as rate_index
+    from cohorts
+    inner join {{ ref('int_fiscal_quarters') }} as quarters
+        on quarters.quarter_index >= cohorts.cohort_index
+
+    union
+
+    select customer_quarters.customer_id, customer_quarters.quarter_index as snapshot_index,
+           quarters.quarter_index as rate_index
+    from customer_quarters
+    inner join {{ ref('int_fiscal_quarters') }} as quarters
+        on quarters.quarter_index = customer_quarters.quarter_index + 4
+    where customer_quarters.end_arr > 0
+)
+
+select
+    pairs.customer_id,
+    pairs.snapshot_index,
+    pairs.rate_index,
+    cast(sum(
+        cast(amounts.recurring_arr_local * rates.rate as {{ money_type() }})
+        + cast(amounts.usage_arr_local * rates.rate as {{ money_type() }})
+    ) as {{ money_type() }}) as arr
+from pairs
+inner join {{ ref('int_product_snapshot_amounts') }} as amounts
+    on amounts.customer_id = pairs.customer_id and amounts.snapshot_index = pairs.snapshot_index
+inner join {{ ref('int_fx_rates_at_snapshots') }} as rates
+    on rates.quarter_index = pairs.rate_index and rates.currency = amounts.currency
+group by pairs.customer_id, pairs.snapshot_index, pairs.rate_index

@@ -1,0 +1,197 @@
+"""Retention reports: quarterly NRR/GRR with TTM, and cohort retention (metrics.md).
+
+Pure Polars, LazyFrame -> LazyFrame, collected once by the caller. Inputs come from the
+dbt marts: the movement table, the fiscal quarters, and the restated ARR pairs (a customer's
+ARR at an earlier snapshot converted at a later quarter's rate). No currency arithmetic
+happens here: amounts are only summed, so they reconcile exactly with the movement table.
+Money stays Decimal; only the ratios are floats.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+SLICE_DIMENSIONS = ("segment", "region", "csm_owner")
+BLANK_SLICE_VALUE = "(blank)"
+MONEY = pl.Decimal(38, 6)
+QUARTER_COLUMNS = (
+    "fiscal_year",
+    "fiscal_quarter",
+    "quarter_label",
+    "quarter_start",
+    "quarter_end",
+    "snapshot_date",
+    "is_complete",
+)
+SLICE_KEY = ("dimension", "dimension_value")
+
+
+def customer_slices(movements: pl.LazyFrame) -> pl.LazyFrame:
+    """customer_id, dimension, dimension_value: each customer in all/all and its own slices."""
+    customers = movements.group_by("customer_id").agg(pl.col(d).first() for d in SLICE_DIMENSIONS)
+    parts = [
+        customers.select("customer_id", dimension=pl.lit("all"), dimension_value=pl.lit("all"))
+    ]
+    parts += [
+        customers.select(
+            "customer_id",
+            dimension=pl.lit(dimension),
+            dimension_value=pl.col(dimension).fill_null(BLANK_SLICE_VALUE),
+        )
+        for dimension in SLICE_DIMENSIONS
+    ]
+    return pl.concat(parts)
+
+
+def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator as a float; null where the denominator is 0 or missing."""
+    return (
+        pl.when(denominator > 0)
+        .then(numerator.cast(pl.Float64) / denominator.cast(pl.Float64))
+        .otherwise(None)
+    )
+
+
+def _smaller(a: str, b: str) -> pl.Expr:
+    return pl.when(pl.col(a) < pl.col(b)).then(pl.col(a)).otherwise(pl.col(b))
+
+
+def _with_quarter_index(movements: pl.LazyFrame, quarters: pl.LazyFrame) -> pl.LazyFrame:
+    return movements.join(quarters.select("quarter_label", "quarter_index"), on="quarter_label")
+
+
+def nrr_quarterly(
+    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+) -> pl.LazyFrame:
+    """rpt_nrr_quarterly: one row per quarter and slice with at least one movement row.
+
+    Quarterly NRR = (S + E - C - Ch) / S and GRR = (S - C - Ch) / S over customers with
+    start > 0. TTM NRR at q = sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0,
+    TTM GRR = sum min(ARR(q), ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate.
+    """
+    indexed = _with_quarter_index(movements, quarters)
+    slices = customer_slices(movements)
+    quarterly = (
+        indexed.join(slices, on="customer_id")
+        .group_by("quarter_index", *SLICE_KEY)
+        .agg(
+            starting_arr=pl.col("start_arr").sum(),
+            expansion_arr=pl.col("expansion_arr").sum(),
+            contraction_arr=pl.col("contraction_arr").sum(),
+            churn_arr=pl.col("churn_arr").sum(),
+        )
+    )
+    year_ago = restated.filter(
+        (pl.col("rate_index") == pl.col("snapshot_index") + 4) & (pl.col("arr") > 0)
+    ).select("customer_id", pl.col("rate_index").alias("quarter_index"), base_arr="arr")
+    ttm = (
+        year_ago.join(
+            indexed.select("customer_id", "quarter_index", "end_arr"),
+            on=["customer_id", "quarter_index"],
+            how="left",
+        )
+        .with_columns(pl.col("end_arr").fill_null(pl.lit(0).cast(MONEY)))
+        .with_columns(kept_arr=_smaller("end_arr", "base_arr"))
+        .join(slices, on="customer_id")
+        .group_by("quarter_index", *SLICE_KEY)
+        .agg(
+            ttm_starting_arr=pl.col("base_arr").sum(),
+            ttm_arr=pl.col("end_arr").sum(),
+            ttm_retained_arr=pl.col("kept_arr").sum(),
+        )
+    )
+    s, e, c, ch = (
+        pl.col(n) for n in ("starting_arr", "expansion_arr", "contraction_arr", "churn_arr")
+    )
+    return (
+        quarterly.join(ttm, on=["quarter_index", *SLICE_KEY], how="left")
+        .join(quarters, on="quarter_index")
+        .select(
+            *QUARTER_COLUMNS,
+            *SLICE_KEY,
+            pl.col("starting_arr", "expansion_arr", "contraction_arr", "churn_arr").cast(MONEY),
+            nrr=_ratio(s + e - c - ch, s),
+            grr=_ratio(s - c - ch, s),
+            ttm_starting_arr=pl.col("ttm_starting_arr").cast(MONEY),
+            ttm_arr=pl.col("ttm_arr").cast(MONEY),
+            ttm_nrr=_ratio(pl.col("ttm_arr"), pl.col("ttm_starting_arr")),
+            ttm_grr=_ratio(pl.col("ttm_retained_arr"), pl.col("ttm_starting_arr")),
+        )
+        .sort("quarter_start", *SLICE_KEY)
+    )
+
+
+def cohort_retention(
+    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+) -> pl.LazyFrame:
+    """rpt_cohort_retention: one row per cohort, slice with a member, and age 0..last quarter.
+
+    starting_arr is the cohort's ARR at its first snapshot restated at each age's rate, so
+    net, gross and logo retention compare like with like.
+    """
+    indexed = _with_quarter_index(movements, quarters)
+    members = (
+        indexed.group_by("customer_id")
+        .agg(pl.col("cohort_quarter").first())
+        .join(
+            quarters.select(
+                pl.col("quarter_label").alias("cohort_quarter"),
+                pl.col("quarter_index").alias("cohort_index"),
+            ),
+            on="cohort_quarter",
+        )
+    )
+    ages = members.join_where(
+        quarters.select("quarter_index"), pl.col("quarter_index") >= pl.col("cohort_index")
+    )
+    observed = (
+        ages.join(
+            indexed.select("customer_id", "quarter_index", "end_arr"),
+            on=["customer_id", "quarter_index"],
+            how="left",
+        )
+        .join(
+            restated.select(
+                "customer_id",
+                pl.col("snapshot_index").alias("cohort_index"),
+                pl.col("rate_index").alias("quarter_index"),
+                pl.col("arr").alias("starting_arr"),
+            ),
+            on=["customer_id", "cohort_index", "quarter_index"],
+            how="left",
+        )
+        .with_columns(
+            pl.col("end_arr", "starting_arr").fill_null(pl.lit(0).cast(MONEY)),
+        )
+        .with_columns(kept_arr=_smaller("end_arr", "starting_arr"))
+    )
+    return (
+        observed.join(customer_slices(movements), on="customer_id")
+        .group_by("cohort_quarter", "cohort_index", "quarter_index", *SLICE_KEY)
+        .agg(
+            customers=pl.len().cast(pl.Int64),
+            active_customers=(pl.col("end_arr") > 0).sum().cast(pl.Int64),
+            starting_arr=pl.col("starting_arr").sum(),
+            arr=pl.col("end_arr").sum(),
+            retained_arr=pl.col("kept_arr").sum(),
+        )
+        .join(
+            quarters.select("quarter_index", "quarter_label", "snapshot_date"), on="quarter_index"
+        )
+        .select(
+            "cohort_quarter",
+            age=(pl.col("quarter_index") - pl.col("cohort_index")).cast(pl.Int64),
+            quarter_label=pl.col("quarter_label"),
+            snapshot_date=pl.col("snapshot_date"),
+            dimension=pl.col("dimension"),
+            dimension_value=pl.col("dimension_value"),
+            customers=pl.col("customers"),
+            active_customers=pl.col("active_customers"),
+            starting_arr=pl.col("starting_arr").cast(MONEY),
+            arr=pl.col("arr").cast(MONEY),
+            net_retention=_ratio(pl.col("arr"), pl.col("starting_arr")),
+            gross_retention=_ratio(pl.col("retained_arr"), pl.col("starting_arr")),
+            logo_retention=_ratio(pl.col("active_customers"), pl.col("customers")),
+        )
+        .sort("cohort_quarter", "age", *SLICE_KEY)
+    )

@@ -1,0 +1,127 @@
+"""Build the retention inputs (movements, quarters, restated ARR) from plain ARR series.
+
+Single currency: restating at a later rate changes nothing. The movement rules here are a
+second, independent statement of metrics.md's table, used only by tests.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+
+MONEY = pl.Decimal(38, 6)
+
+
+def quarters_frame(count: int) -> pl.DataFrame:
+    rows = []
+    for index in range(count):
+        year, quarter = 2024 + index // 4, index % 4 + 1
+        start = date(year, 3 * quarter - 2, 1)
+        end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
+        last = date.fromordinal(end.toordinal() - 1)
+        rows.append(
+            {
+                "quarter_index": index,
+                "fiscal_year": year,
+                "fiscal_quarter": quarter,
+                "quarter_label": f"FY{year}-Q{quarter}",
+                "quarter_start": start,
+                "quarter_end": last,
+                "snapshot_date": last,
+                "is_complete": True,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def classify(start: Decimal, end: Decimal, had_arr_before: bool) -> str:
+    if start == 0:
+        return "reactivation" if had_arr_before else "new"
+    if end == 0:
+        return "churn"
+    return "expansion" if end > start else "contraction" if end < start else "flat"
+
+
+def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None):
+    """movements, quarters, restated LazyFrames for ARR series (one value per quarter)."""
+    count = len(next(iter(arr.values())))
+    quarters = quarters_frame(count)
+    labels = quarters["quarter_label"].to_list()
+    movements, restated = [], []
+    for customer, series in arr.items():
+        series = [Decimal(str(v)) for v in series]
+        positive = [i for i, v in enumerate(series) if v > 0]
+        if not positive:
+            continue
+        cohort = labels[positive[0]]
+        for index, end in enumerate(series):
+            start = series[index - 1] if index else Decimal(0)
+            if end > 0:
+                pairs = [
+                    (index, r)
+                    for r in range(index, count)
+                    if index == positive[0] or r == index + 4
+                ]
+                restated += [
+                    {"customer_id": customer, "snapshot_index": s, "rate_index": r, "arr": end}
+                    for s, r in pairs
+                ]
+            if start == 0 and end == 0:
+                continue
+            movement = classify(start, end, any(v > 0 for v in series[:index]))
+            amounts = dict.fromkeys(
+                ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churn_arr"),
+                Decimal(0),
+            )
+            if movement in ("new", "reactivation"):
+                amounts[f"{movement}_arr"] = end
+            elif movement == "expansion":
+                amounts["expansion_arr"] = end - start
+            elif movement == "contraction":
+                amounts["contraction_arr"] = start - end
+            elif movement == "churn":
+                amounts["churn_arr"] = start
+            movements.append(
+                {
+                    "customer_id": customer,
+                    "quarter_label": labels[index],
+                    "start_arr": start,
+                    "end_arr": end,
+                    "movement": movement,
+                    **amounts,
+                    "cohort_quarter": cohort,
+                    "segment": (segments or {}).get(customer),
+                    "region": "NA",
+                    "csm_owner": "Ana",
+                }
+            )
+    money = [
+        "start_arr",
+        "end_arr",
+        "new_arr",
+        "reactivation_arr",
+        "expansion_arr",
+        "contraction_arr",
+        "churn_arr",
+    ]
+    movement_schema = {
+        "customer_id": pl.String,
+        "quarter_label": pl.String,
+        "movement": pl.String,
+        "cohort_quarter": pl.String,
+        "segment": pl.String,
+        "region": pl.String,
+        "csm_owner": pl.String,
+        **{m: MONEY for m in money},
+    }
+    restated_schema = {
+        "customer_id": pl.String,
+        "snapshot_index": pl.Int64,
+        "rate_index": pl.Int64,
+        "arr": MONEY,
+    }
+    return (
+        pl.DataFrame(movements, schema=movement_schema).lazy(),
+        quarters.lazy(),
+        pl.DataFrame(restated, schema=restated_schema).lazy(),
+    )

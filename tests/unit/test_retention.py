@@ -1,0 +1,166 @@
+"""Quarterly NRR/GRR, TTM and cohort retention: the spec's worked examples and properties."""
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.retention import cohort_retention, nrr_quarterly
+from tests.unit.histories import history_frames
+
+
+def reports(arr, segments=None):
+    frames = history_frames(arr, segments)
+    return nrr_quarterly(*frames).collect(), cohort_retention(*frames).collect()
+
+
+def quarter(report: pl.DataFrame, label: str, dimension="all", value="all") -> dict:
+    rows = report.filter(
+        (pl.col("quarter_label") == label)
+        & (pl.col("dimension") == dimension)
+        & (pl.col("dimension_value") == value)
+    ).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_seed_example_nrr_95_grr_75():
+    # Start 100,000; expansion 20,000; downgrades 10,000; churn 15,000.
+    nrr, _ = reports(
+        {
+            "expands": [50_000, 70_000],
+            "downgrades": [30_000, 20_000],
+            "churns": [15_000, 0],
+            "flat": [5_000, 5_000],
+        }
+    )
+    row = quarter(nrr, "FY2024-Q2")
+    assert row["starting_arr"] == Decimal("100000")
+    assert (row["expansion_arr"], row["contraction_arr"], row["churn_arr"]) == (
+        Decimal("20000"),
+        Decimal("10000"),
+        Decimal("15000"),
+    )
+    assert row["nrr"] == pytest.approx(0.95)
+    assert row["grr"] == pytest.approx(0.75)
+
+
+def test_expansion_with_nothing_lost_is_nrr_120_grr_100():
+    nrr, _ = reports({"a": [60_000, 80_000], "b": [40_000, 40_000]})
+    row = quarter(nrr, "FY2024-Q2")
+    assert (row["nrr"], row["grr"]) == (pytest.approx(1.2), pytest.approx(1.0))
+
+
+def test_new_and_reactivated_arr_are_never_in_nrr():
+    nrr, _ = reports({"old": [100, 100], "new": [0, 900]})
+    assert quarter(nrr, "FY2024-Q2")["nrr"] == pytest.approx(1.0)
+
+
+def test_churn_then_reactivation_keeps_the_original_cohort():
+    # 12,000 -> 0 (churn) and back to 6,000 two quarters later.
+    nrr, cohorts = reports({"r": [12_000, 0, 0, 6_000]})
+    assert quarter(nrr, "FY2024-Q2")["churn_arr"] == Decimal("12000")
+    assert quarter(nrr, "FY2024-Q2")["nrr"] == pytest.approx(0.0)
+    only_cohort = cohorts.filter(pl.col("dimension") == "all")
+    assert only_cohort["cohort_quarter"].unique().to_list() == ["FY2024-Q1"]
+    assert only_cohort.select(
+        "age", "active_customers", "arr", "net_retention", "logo_retention"
+    ).rows() == [
+        (0, 1, Decimal("12000"), 1.0, 1.0),
+        (1, 0, Decimal("0"), 0.0, 0.0),
+        (2, 0, Decimal("0"), 0.0, 0.0),
+        (3, 1, Decimal("6000"), 0.5, 1.0),
+    ]
+
+
+def test_a_slice_without_starting_arr_has_null_nrr_and_grr():
+    nrr, _ = reports({"a": [0, 100]})
+    row = quarter(nrr, "FY2024-Q2")
+    assert row["starting_arr"] == 0
+    assert (row["nrr"], row["grr"]) == (None, None)
+
+
+def test_ttm_compares_with_four_quarters_earlier_over_customers_then_active():
+    nrr, _ = reports(
+        {
+            "grows": [100, 100, 100, 100, 150],
+            "churned": [100, 100, 0, 0, 0],
+            "shrinks": [200, 200, 200, 200, 50],
+            "later": [0, 500, 500, 500, 500],  # not in the base four quarters back
+        }
+    )
+    row = quarter(nrr, "FY2025-Q1")
+    assert row["ttm_starting_arr"] == Decimal("400")
+    assert row["ttm_arr"] == Decimal("200")
+    assert row["ttm_nrr"] == pytest.approx(200 / 400)
+    assert row["ttm_grr"] == pytest.approx((100 + 0 + 50) / 400)
+    assert quarter(nrr, "FY2024-Q4")["ttm_nrr"] is None  # no quarter four back yet
+
+
+def test_slices_come_from_the_customer():
+    nrr, cohorts = reports(
+        {"a": [100, 200], "b": [100, 50], "c": [100, 100]},
+        segments={"a": "SMB", "b": "SMB", "c": None},
+    )
+    assert quarter(nrr, "FY2024-Q2", "segment", "SMB")["nrr"] == pytest.approx(1.25)
+    assert quarter(nrr, "FY2024-Q2", "segment", "(blank)")["nrr"] == pytest.approx(1.0)
+    smb = cohorts.filter((pl.col("dimension") == "segment") & (pl.col("dimension_value") == "SMB"))
+    assert smb.select("age", "customers", "arr").rows() == [
+        (0, 2, Decimal("200")),
+        (1, 2, Decimal("250")),
+    ]
+
+
+arr_value = st.sampled_from([0, 0, 0, 100, 250.5, 999.99, 1000, 12_345.678901])
+
+
+@st.composite
+def histories(draw):
+    quarters = draw(st.integers(min_value=1, max_value=9))
+    customers = draw(st.integers(min_value=1, max_value=7))
+    arr = {
+        f"c{i}": draw(st.lists(arr_value, min_size=quarters, max_size=quarters))
+        for i in range(customers)
+    }
+    segments = {c: draw(st.sampled_from(["SMB", "Enterprise", None])) for c in arr}
+    return arr, segments
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_retention_properties_hold_on_random_histories(history):
+    arr, segments = history
+    movements, quarters, restated = history_frames(arr, segments)
+    nrr = nrr_quarterly(movements, quarters, restated).collect()
+    cohorts = cohort_retention(movements, quarters, restated).collect()
+
+    for row in nrr.iter_rows(named=True):
+        if row["grr"] is not None:
+            assert row["grr"] <= 1 + 1e-12
+            assert row["grr"] <= row["nrr"] + 1e-12
+        assert (row["nrr"] is None) == (row["starting_arr"] == 0)
+        if row["ttm_grr"] is not None:
+            assert row["ttm_grr"] <= 1 + 1e-12
+            assert row["ttm_grr"] <= row["ttm_nrr"] + 1e-12
+
+    # Totals tie to the movement table, per quarter and slice.
+    movement_rows = movements.collect()
+    if movement_rows.height:
+        totals = movement_rows.group_by("quarter_label").agg(
+            pl.col("start_arr", "expansion_arr", "contraction_arr", "churn_arr").sum()
+        )
+        report = nrr.filter(pl.col("dimension") == "all").select(
+            "quarter_label", "starting_arr", "expansion_arr", "contraction_arr", "churn_arr"
+        )
+        assert sorted(report.rows()) == sorted(totals.rows())
+        assert set(nrr["quarter_label"]) == set(movement_rows["quarter_label"])
+
+    age_zero = cohorts.filter(pl.col("age") == 0)
+    assert (age_zero["net_retention"] == 1.0).all()
+    assert (age_zero["gross_retention"] == 1.0).all()
+    assert (age_zero["logo_retention"] == 1.0).all()
+    assert (cohorts["gross_retention"] <= 1 + 1e-12).all()
+    assert (cohorts["gross_retention"] <= cohorts["net_retention"] + 1e-12).all()
+    assert (cohorts["active_customers"] <= cohorts["customers"]).all()
