@@ -1,8 +1,8 @@
 """The `nrr` command: generate sample extracts, run the nightly job, run the demo.
 
-Exit codes of `nrr run`: 0 the job succeeded; 3 the delivery was rejected (nothing loaded);
-4 a blocking data-quality check failed (nothing published); 1 any other failure;
-2 bad arguments or settings.
+Exit codes of `nrr run`: 0 the report was published (or already was); 3 the delivery was
+rejected (nothing loaded); 4 a blocking data-quality check failed (nothing published);
+1 any other failure; 2 bad arguments or settings.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--extracts", type=Path, help="extracts root (NRR_EXTRACTS_DIR)")
         sub.add_argument("--home", type=Path, help="working directory (NRR_HOME)")
         sub.add_argument("--as-of", type=_date, help="reporting date (NRR_AS_OF)")
+        sub.add_argument(
+            "--force", action="store_true", help="run even when this delivery is already published"
+        )
         if name == "run":
             sub.add_argument("--delivery", help="delivery folder YYYY-MM-DD (default: latest)")
     return parser
@@ -88,34 +91,56 @@ def _user_error(error) -> tuple[str, int] | None:
     return None
 
 
-def run_job(settings: Settings, delivery: str | None = None) -> RunOutcome:
+def _blocked(result) -> str | None:
+    """The failed blocking checks of a run, one paragraph each."""
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    if not failed:
+        return None
+    lines = ["Publishing was blocked: the last good report was left as it was."]
+    for evaluation in failed:
+        lines.append(
+            f"Check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+            f"failed. {evaluation.description or ''}".strip()
+        )
+    return "\n".join(lines)
+
+
+def run_job(settings: Settings, delivery: str | None = None, force: bool = False) -> RunOutcome:
     """Run nightly_nrr_job in-process, the same job the schedule runs."""
+    from pipeline.nightly import plan_nightly_run
+
+    plan = plan_nightly_run(settings, delivery, force)
+    if not plan.should_run:
+        return RunOutcome(EXIT_OK, plan.reason)
+
     import dagster as dg
 
     from pipeline.assets.dbt import prepare_manifest
 
     prepare_manifest()
-    from pipeline.definitions import NIGHTLY_JOB, build_definitions
+    from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config
 
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(NIGHTLY_JOB)
-    run_config = {"ops": {"land_delivery": {"config": {"delivery": delivery}}}}
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False
+            run_config=landing_run_config(plan.delivery or delivery),
+            instance=instance,
+            raise_on_error=False,
+            tags={"delivery": plan.delivery or "latest"},
         )
     if result.success:
-        return RunOutcome(EXIT_OK, f"Nightly job succeeded. Warehouse: {settings.warehouse_path}")
+        latest = settings.reports_dir / "latest"
+        return RunOutcome(EXIT_OK, f"Published report {latest.resolve()} (reports/latest).")
+    blocked = _blocked(result)
+    if blocked:
+        return RunOutcome(EXIT_BLOCKED, blocked)
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             found = _user_error(error)
             if found:
                 return RunOutcome(found[1], found[0])
-            return RunOutcome(
-                EXIT_FAILED,
-                f"Step {event.step_key} failed: {error.message.strip()}",
-            )
+            return RunOutcome(EXIT_FAILED, f"Step {event.step_key} failed: {error.message.strip()}")
     return RunOutcome(EXIT_FAILED, "The nightly job failed; see the Dagster log above.")
 
 
@@ -149,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         if not list_deliveries(settings.extracts_dir):
             folder = generate(GenerateOptions(out=settings.extracts_dir))
             print(f"Generated sample delivery {folder}")
-    outcome = run_job(settings, getattr(args, "delivery", None))
+    outcome = run_job(settings, getattr(args, "delivery", None), args.force)
     stream = sys.stdout if outcome.exit_code == EXIT_OK else sys.stderr
     print(outcome.message, file=stream)
     return outcome.exit_code

@@ -1,4 +1,4 @@
-"""Assembles the Dagster code location: assets, resources, job and schedule."""
+"""Assembles the Dagster code location: assets, checks, resources, job and schedule."""
 
 import shutil
 import sys
@@ -7,12 +7,16 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipeline.assets.checks import build_suite_checks
 from pipeline.assets.dbt import build_dbt_assets, nrr_dbt_project
 from pipeline.assets.landing import land_delivery, quarantine
+from pipeline.assets.reports import published_report, retention_reports
+from pipeline.nightly import plan_nightly_run
 from pipeline.resources import NrrSettingsResource
 from pipeline.settings import Settings, settings_from_env
 
 NIGHTLY_JOB = "nightly_nrr_job"
+NIGHTLY_SCHEDULE = "nightly_nrr_schedule"
 
 
 def _dbt_executable() -> str:
@@ -21,24 +25,44 @@ def _dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
+def landing_run_config(delivery: str | None) -> dict:
+    return {"ops": {"land_delivery": {"config": {"delivery": delivery}}}}
+
+
+def build_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name=NIGHTLY_SCHEDULE,
+        job=job,
+        cron_schedule="0 2 * * *",
+        execution_timezone=settings.schedule_timezone,
+    )
+    def nightly_nrr_schedule(context: dg.ScheduleEvaluationContext):
+        """02:00 every night: run the newest delivery folder unless it is already published."""
+        plan = plan_nightly_run(settings)
+        if not plan.should_run:
+            return dg.SkipReason(plan.reason)
+        return dg.RunRequest(
+            run_key=plan.run_key,
+            run_config=landing_run_config(plan.delivery),
+            tags={"delivery": plan.delivery or "unknown"},
+        )
+
+    return nightly_nrr_schedule
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     nightly_job = dg.define_asset_job(
         NIGHTLY_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=dg.AssetSelection.all(include_sources=False),
         executor_def=dg.in_process_executor,  # DuckDB allows one writer per file
-        description="Land the latest delivery, quarantine bad rows, build the ARR marts.",
+        description="Land the newest delivery, quarantine bad rows, build the ARR marts and "
+        "retention reports, check them, and publish when every blocking check passed.",
     )
     return dg.Definitions(
-        assets=[land_delivery, quarantine, build_dbt_assets()],
+        assets=[land_delivery, quarantine, build_dbt_assets(), retention_reports, published_report],
+        asset_checks=build_suite_checks(),
         jobs=[nightly_job],
-        schedules=[
-            dg.ScheduleDefinition(
-                name="nightly_nrr_schedule",
-                job=nightly_job,
-                cron_schedule="0 2 * * *",
-                execution_timezone=settings.schedule_timezone,
-            )
-        ],
+        schedules=[build_schedule(nightly_job, settings)],
         resources={
             "nrr": NrrSettingsResource.from_settings(settings),
             "dbt": DbtCliResource(project_dir=nrr_dbt_project, dbt_executable=_dbt_executable()),

@@ -5,7 +5,13 @@ import dagster as dg
 import polars as pl
 
 from pipeline.contracts import EXTRACT_COLUMNS
-from pipeline.landing import archive_delivery, inspect_delivery, load_raw_tables, loaded_checksums
+from pipeline.landing import (
+    DeliveryRejected,
+    archive_delivery,
+    inspect_delivery,
+    load_raw_tables,
+    loaded_checksums,
+)
 from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
 
@@ -29,6 +35,7 @@ class LandingConfig(dg.Config):
         for name, key in RAW_KEYS.items()
     ],
     name="land_delivery",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
 )
 def land_delivery(
     context: dg.AssetExecutionContext, config: LandingConfig, nrr: NrrSettingsResource
@@ -38,7 +45,13 @@ def land_delivery(
     A delivery missing a file or column is rejected before anything is written.
     """
     settings = nrr.settings()
-    delivery = inspect_delivery(settings.extracts_dir, config.delivery, settings.reporting_currency)
+    try:
+        delivery = inspect_delivery(
+            settings.extracts_dir, config.delivery, settings.reporting_currency
+        )
+    except DeliveryRejected as exc:
+        # Retrying cannot fix a broken delivery.
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     archived = archive_delivery(delivery, settings.archive_dir)
     checksums = {name: f.checksum or "" for name, f in delivery.files.items()}
     with warehouse(settings) as con:

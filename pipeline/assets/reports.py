@@ -1,0 +1,85 @@
+"""Retention reports (Polars) and publishing."""
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from pipeline.publishing import publish_report
+from pipeline.resources import NrrSettingsResource, loaded_delivery_date, run_as_of, warehouse
+from pipeline.retention import cohort_retention, nrr_quarterly
+
+REPORTS_GROUP = "reports"
+RETENTION_INPUTS = [
+    dg.AssetKey("fct_arr_movements"),
+    dg.AssetKey("int_fiscal_quarters"),
+    dg.AssetKey("int_customer_restated_arr"),
+]
+REPORT_TABLES = ("rpt_nrr_quarterly", "rpt_cohort_retention")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "rpt_nrr_quarterly",
+            deps=RETENTION_INPUTS,
+            group_name=REPORTS_GROUP,
+            description="Quarterly and TTM NRR/GRR per quarter and slice.",
+        ),
+        dg.AssetSpec(
+            "rpt_cohort_retention",
+            deps=RETENTION_INPUTS,
+            group_name=REPORTS_GROUP,
+            description="Net, gross and logo retention per cohort, age and slice.",
+        ),
+    ],
+    name="retention_reports",
+)
+def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
+    """Read the marts once, compute both reports in one Polars collect, write them back."""
+    settings = nrr.settings()
+    with warehouse(settings) as con:
+        movements = con.sql("select * from main.fct_arr_movements").pl().lazy()
+        quarters = con.sql("select * from main.int_fiscal_quarters").pl().lazy()
+        restated = con.sql("select * from main.int_customer_restated_arr").pl().lazy()
+        quarterly, cohorts = pl.collect_all(
+            [
+                nrr_quarterly(movements, quarters, restated),
+                cohort_retention(movements, quarters, restated),
+            ]
+        )
+        for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
+            con.register("report_frame", frame.to_arrow())
+            con.execute(f"create or replace table main.{name} as select * from report_frame")
+            con.unregister("report_frame")
+    for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
+        yield dg.MaterializeResult(asset_key=name, metadata={"rows": frame.height})
+
+
+@dg.asset(
+    deps=[
+        dg.AssetKey("fct_arr_movements"),
+        dg.AssetKey("fct_arr_bridge"),
+        *[dg.AssetKey(name) for name in REPORT_TABLES],
+        dg.AssetKey(["raw", "quarantine"]),
+    ],
+    group_name=REPORTS_GROUP,
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+)
+def published_report(
+    context: dg.AssetExecutionContext, nrr: NrrSettingsResource
+) -> dg.MaterializeResult:
+    """The report folder for finance and BI, switched in atomically as reports/latest.
+
+    Runs only when every blocking check upstream passed.
+    """
+    settings = nrr.settings()
+    with warehouse(settings, read_only=True) as con:
+        as_of = run_as_of(settings, con)
+        delivery = loaded_delivery_date(con)
+    folder = publish_report(settings, as_of=as_of, delivery=delivery, run_id=context.run_id)
+    context.log.info(f"Published {folder}")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return dg.MaterializeResult(
+        metadata={"folder": str(folder), "manifest": dg.MetadataValue.json(manifest)}
+    )

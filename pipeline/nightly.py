@@ -1,0 +1,46 @@
+"""Which delivery a nightly run takes, and whether there is anything to do."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pipeline.landing import DeliveryRejected, inspect_delivery
+from pipeline.publishing import already_published
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class NightlyPlan:
+    delivery: str | None
+    should_run: bool
+    reason: str
+    run_key: str | None = None
+
+
+def plan_nightly_run(
+    settings: Settings, delivery: str | None = None, force: bool = False
+) -> NightlyPlan:
+    """Run the latest (or named) delivery unless reports/latest already came from it.
+
+    A delivery that fails inspection is still run, so the failure is recorded and reported.
+    """
+    try:
+        found = inspect_delivery(settings.extracts_dir, delivery, settings.reporting_currency)
+    except DeliveryRejected as exc:
+        return NightlyPlan(delivery, True, str(exc))
+    name = found.folder.name
+    files = [
+        {"extract": extract, "sha256": f.checksum}
+        for extract, f in found.files.items()
+        if f.path is not None
+    ]
+    digest = hashlib.sha256("".join(sorted(f["sha256"] for f in files)).encode()).hexdigest()
+    if not force and already_published(settings, found.delivery_date, files):
+        return NightlyPlan(
+            name,
+            False,
+            f"Delivery {name} is already published with these settings and this code "
+            f"({settings.reports_dir / 'latest'}); nothing to do. Use --force to rebuild it.",
+        )
+    return NightlyPlan(name, True, f"Delivery {name} is new.", run_key=f"{name}-{digest[:16]}")

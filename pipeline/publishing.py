@@ -1,0 +1,179 @@
+"""Publishing: a complete report folder, then an atomic switch of reports/latest.
+
+The folder is built under a hidden staging name and renamed into place only when complete;
+`latest` is a symlink replaced with os.replace, so a reader sees the old report or the new
+one, never a half-written one. Published folders are never modified again: a BI tool holding
+latest/marts.duckdb open keeps reading the folder it opened, and never blocks a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipeline import __version__
+from pipeline.landing import scalar
+from pipeline.settings import Settings
+from pipeline.validation import data_docs_dir
+
+# Published table -> (table in the working warehouse, row order).
+PUBLISHED_TABLES = {
+    "fct_arr_movements": ("main.fct_arr_movements", "customer_id, quarter_start"),
+    "fct_arr_bridge": ("main.fct_arr_bridge", "quarter_start, dimension, dimension_value"),
+    "rpt_nrr_quarterly": ("main.rpt_nrr_quarterly", "quarter_start, dimension, dimension_value"),
+    "rpt_cohort_retention": (
+        "main.rpt_cohort_retention",
+        "cohort_quarter, age, dimension, dimension_value",
+    ),
+    "quarantine": ("raw.quarantine", "extract, row_number"),
+}
+LATEST = "latest"
+MANIFEST = "manifest.json"
+
+
+def code_version() -> dict[str, str]:
+    """The package version and, in a git checkout, the commit it was run from."""
+    repo = Path(__file__).resolve().parents[1]
+    commit = "unknown"
+    if (repo / ".git").exists():
+        try:
+            commit = subprocess.run(
+                ["git", "-C", str(repo), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            commit = "unknown"
+    return {"package": __version__, "git_commit": commit}
+
+
+def delivery_files(settings: Settings, delivery: date) -> list[dict]:
+    """The archived files of a delivery, with their checksums."""
+    checksums = settings.archive_dir / delivery.isoformat() / "checksums.json"
+    return json.loads(checksums.read_text()) if checksums.exists() else []
+
+
+def published_manifest(settings: Settings) -> dict | None:
+    path = settings.reports_dir / LATEST / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_identity(settings: Settings, delivery: date, files: list[dict]) -> dict:
+    """What makes two runs the same run: delivery content, settings and code."""
+    return {
+        "delivery": delivery.isoformat(),
+        "files": sorted((f["extract"], f["sha256"]) for f in files),
+        "settings": settings.as_record(),
+        "code_version": code_version(),
+    }
+
+
+def already_published(settings: Settings, delivery: date, files: list[dict]) -> bool:
+    """True when reports/latest came from this very delivery, settings and code."""
+    manifest = published_manifest(settings)
+    if manifest is None:
+        return False
+    published = manifest.get("identity", {})
+    published["files"] = sorted(tuple(f) for f in published.get("files", []))
+    return published == run_identity(settings, delivery, files)
+
+
+def _check_results(settings: Settings, run_id: str) -> list[dict]:
+    folder = settings.home / "validations" / run_id
+    results = []
+    for path in sorted(folder.glob("*.json")):
+        result = json.loads(path.read_text())
+        failed = [r for r in result["results"] if not r["success"]]
+        results.append(
+            {
+                "suite": path.stem,
+                "success": result["success"],
+                "evaluated": len(result["results"]),
+                "failed": len(failed),
+            }
+        )
+    return results
+
+
+def _write_marts(settings: Settings, folder: Path) -> dict[str, int]:
+    counts = {}
+    con = duckdb.connect(str(folder / "marts.duckdb"))
+    try:
+        con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
+        for name, (source, order) in PUBLISHED_TABLES.items():
+            con.execute(f"create table {name} as select * from working.{source} order by {order}")
+            con.execute(
+                f"copy {name} to '{folder / f'{name}.parquet'}' (format parquet, compression zstd)"
+            )
+            counts[name] = scalar(con, f"select count(*) from {name}")
+        con.execute("create table report_settings (name varchar, value varchar)")
+        con.executemany(
+            "insert into report_settings values (?, ?)", list(settings.as_record().items())
+        )
+        con.execute("detach working")
+    finally:
+        con.close()
+    (folder / "marts.duckdb").chmod(0o444)
+    return counts
+
+
+def _free_name(reports_dir: Path, as_of: date) -> Path:
+    """reports/<as_of>, or <as_of>.2, .3 ... when that date was published before."""
+    candidate, n = reports_dir / as_of.isoformat(), 1
+    while candidate.exists():
+        n += 1
+        candidate = reports_dir / f"{as_of.isoformat()}.{n}"
+    return candidate
+
+
+def switch_latest(reports_dir: Path, folder: Path) -> None:
+    """Point reports/latest at folder in one atomic rename."""
+    temporary = reports_dir / f".{LATEST}-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(folder.name, target_is_directory=True)
+    os.replace(temporary, reports_dir / LATEST)
+
+
+def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str) -> Path:
+    """Write the report folder and switch latest to it; returns the folder."""
+    reports_dir = settings.reports_dir
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = reports_dir / f".staging-{run_id}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        counts = _write_marts(settings, staging)
+        docs = data_docs_dir(settings.home / "gx")
+        if docs.exists():
+            shutil.copytree(docs, staging / "data_docs")
+        validations = settings.home / "validations" / run_id
+        if validations.exists():
+            shutil.copytree(validations, staging / "validations")
+        files = delivery_files(settings, delivery)
+        manifest = {
+            "as_of": as_of.isoformat(),
+            "delivery": {"date": delivery.isoformat(), "files": files},
+            "settings": settings.as_record(),
+            "code_version": code_version(),
+            "row_counts": counts,
+            "checks": _check_results(settings, run_id),
+            "run_id": run_id,
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "identity": run_identity(settings, delivery, files),
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        folder = _free_name(reports_dir, as_of)
+        os.rename(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    switch_latest(reports_dir, folder)
+    return folder

@@ -1,0 +1,146 @@
+"""Great Expectations suites (JSON in expectations/) run against pandas frames.
+
+Great Expectations is imported lazily (it takes seconds) and runs in a file-backed context
+under $NRR_HOME/gx, so validation results are kept and rendered as Data Docs HTML, which
+publishing copies into the report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+
+
+def data_docs_dir(root: Path) -> Path:
+    """Where the context rooted at `root` renders its Data Docs site."""
+    return root / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
+def suite_definition(name: str) -> dict:
+    """The suite `name` as written in expectations/<name>.json."""
+    return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    suite: str
+    success: bool
+    evaluated: int
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    result: dict = field(default_factory=dict, repr=False)
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.suite}: all {self.evaluated} expectations met"
+        lines = [f"{self.suite}: {len(self.failures)} of {self.evaluated} expectations failed"]
+        lines += [f"- {f['expectation']}({f['target']}): {f['finding']}" for f in self.failures]
+        return "\n".join(lines)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.result, indent=2, default=str) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as plain Python numbers, for messages and JSON."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _failure(result: dict) -> dict[str, Any]:
+    config = result["expectation_config"]
+    kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+    target = (
+        kwargs.get("column")
+        or kwargs.get("column_list")
+        or (f"{kwargs['column_A']} vs {kwargs['column_B']}" if "column_A" in kwargs else "table")
+    )
+    outcome = result.get("result") or {}
+    if outcome.get("unexpected_count") is not None:
+        finding = f"{outcome['unexpected_count']} of {outcome.get('element_count')} rows unexpected"
+        sample = outcome.get("partial_unexpected_list") or []
+        if sample:
+            finding += f" (e.g. {', '.join(map(str, sample[:3]))})"
+    elif result.get("exception_info", {}).get("raised_exception"):
+        finding = f"could not be evaluated: {result['exception_info']['exception_message']}"
+    else:
+        finding = f"observed {_plain(outcome.get('observed_value'))!r}, expected {kwargs}"
+    return {
+        "expectation": config["type"],
+        "target": target if isinstance(target, str) else ", ".join(target),
+        "finding": finding,
+        "unexpected_count": outcome.get("unexpected_count"),
+        "observed_value": _plain(outcome.get("observed_value")),
+    }
+
+
+class SuiteRunner:
+    """Runs suites through a file-backed Great Expectations context rooted at `root`."""
+
+    def __init__(self, root: Path):
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        root.mkdir(parents=True, exist_ok=True)
+        self._gx = gx
+        self.context = gx.get_context(mode="file", project_root_dir=str(root))
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.datasource = self.context.data_sources.add_or_update_pandas("warehouse_frames")
+
+    def _checkpoint(self, name: str):
+        gx = self._gx
+        definition = suite_definition(name)
+        expectations = [
+            gx.expectations.registry.get_expectation_impl(e["type"])(**e["kwargs"])
+            for e in definition["expectations"]
+        ]
+        suite = self.context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=expectations, meta=definition.get("meta"))
+        )
+        try:
+            asset = self.datasource.get_asset(name)
+        except LookupError:
+            asset = self.datasource.add_dataframe_asset(name)
+        try:
+            batch = asset.get_batch_definition("whole_frame")
+        except KeyError:
+            batch = asset.add_batch_definition_whole_dataframe("whole_frame")
+        validation = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        return self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[validation],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+                result_format="SUMMARY",
+            )
+        )
+
+    def validate(
+        self, name: str, frame: pd.DataFrame, parameters: dict[str, Any] | None = None
+    ) -> SuiteOutcome:
+        run = self._checkpoint(name).run(
+            batch_parameters={"dataframe": frame}, expectation_parameters=parameters or {}
+        )
+        result = next(iter(run.run_results.values())).to_json_dict()
+        failures = [_failure(r) for r in result["results"] if not r["success"]]
+        return SuiteOutcome(
+            suite=name,
+            success=bool(result["success"]),
+            evaluated=len(result["results"]),
+            failures=failures,
+            result=result,
+        )
+
+
+@cache
+def suite_runner(root: Path) -> SuiteRunner:
+    """One context per root and process: creating it costs seconds."""
+    return SuiteRunner(root)
