@@ -53,7 +53,7 @@ def build_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
 def build_definitions(settings: Settings) -> dg.Definitions:
     nightly_job = dg.define_asset_job(
         NIGHTLY_JOB,
-        selection=dg.AssetSelection.all(include_sources=False),
+        selection=dg.AssetSelection.all(),
         executor_def=dg.in_process_executor,  # DuckDB allows one writer per file
         description="Land the newest delivery, quarantine bad rows, build the ARR marts and "
         "retention reports, check them, and publish when every blocking check passed.",

@@ -1,0 +1,233 @@
+"""The whole nightly job on a hand-computed delivery: published marts, gates, atomicity."""
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.cli import EXIT_BLOCKED, EXIT_OK, main
+from tests.integration.crafted import write_crafted_delivery
+
+pytestmark = pytest.mark.integration
+
+
+def published(home, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def crafted_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crafted")
+    extracts, home = root / "extracts", root / "home"
+    write_crafted_delivery(extracts)
+    code = main(["run", "--extracts", str(extracts), "--home", str(home)])
+    return extracts, home, code
+
+
+def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
+    _, home, code = crafted_run
+    assert code == EXIT_OK
+    latest = home / "reports" / "latest"
+    assert os.readlink(latest) == "2026-09-30"
+    tables = {t for (t,) in published(home, "show tables")}
+    assert tables >= {
+        "fct_arr_movements",
+        "fct_arr_bridge",
+        "rpt_nrr_quarterly",
+        "rpt_cohort_retention",
+        "quarantine",
+        "report_settings",
+    }
+    for name in (
+        "fct_arr_movements",
+        "fct_arr_bridge",
+        "rpt_nrr_quarterly",
+        "rpt_cohort_retention",
+        "quarantine",
+    ):
+        assert (
+            pl.read_parquet(latest / f"{name}.parquet").height
+            == published(home, f"select count(*) from {name}")[0][0]
+        )
+    manifest = json.loads((latest / "manifest.json").read_text())
+    assert manifest["as_of"] == "2026-09-30"
+    assert manifest["settings"]["reporting_currency"] == "USD"
+    assert {c["suite"] for c in manifest["checks"]} == {
+        "raw__billing_charges",
+        "raw__crm_accounts",
+        "raw__fx_rates",
+        "raw__quarantine",
+        "fct_arr_movements",
+        "rpt_nrr_quarterly",
+        "rpt_cohort_retention",
+    }
+    assert all(c["success"] for c in manifest["checks"])
+    assert (latest / "data_docs" / "index.html").exists()
+    assert (latest / "marts.duckdb").stat().st_mode & 0o222 == 0  # published read-only
+
+
+def test_the_bridge_matches_hand_computed_values(crafted_run):
+    _, home, _ = crafted_run
+    rows = published(
+        home,
+        """
+        select quarter_label, start_arr, new_arr, expansion_arr, churn_arr, fx_arr, end_arr,
+               new_customers, churn_customers
+        from fct_arr_bridge where dimension = 'all' order by quarter_start""",
+    )
+    d = Decimal
+    assert rows == [
+        # S 12,000 + P 12,000 + E 12,000 EUR x 1.10.
+        ("FY2025-Q3", d(0), d(37200), d(0), d(0), d(0), d(37200), 3, 0),
+        # EUR to 1.20: E restated 14,400 (fx +1,200); S +2,400 seats; P +21,600 Analytics.
+        ("FY2025-Q4", d(38400), d(0), d(24000), d(0), d(1200), d(62400), 0, 0),
+        # Automation moves from P-1 to P: nothing moves.
+        ("FY2026-Q1", d(62400), d(0), d(0), d(0), d(0), d(62400), 0, 0),
+        # EUR to 1.00 (fx -2,400); S churns 14,400; the discount ends for P (+2,400).
+        ("FY2026-Q2", d(60000), d(0), d(2400), d(14400), d(-2400), d(48000), 0, 1),
+        ("FY2026-Q3", d(48000), d(0), d(0), d(0), d(0), d(48000), 0, 0),
+    ]
+
+
+def test_motions_match_hand_computed_values(crafted_run):
+    _, home, _ = crafted_run
+    rows = published(
+        home,
+        """
+        select customer_id, quarter_label, movement, seat_arr, cross_sell_arr, price_arr,
+               tier_arr, cohort_quarter
+        from fct_arr_movements where movement in ('expansion', 'churn') order by 2, 1""",
+    )
+    d = Decimal
+    assert rows == [
+        ("P", "FY2025-Q4", "expansion", d(0), d(21600), d(0), d(0), "FY2025-Q3"),
+        ("S", "FY2025-Q4", "expansion", d(2400), d(0), d(0), d(0), "FY2025-Q3"),
+        ("P", "FY2026-Q2", "expansion", d(0), d(0), d(2400), d(0), "FY2025-Q3"),
+        ("S", "FY2026-Q2", "churn", d(0), d(0), d(0), d(0), "FY2025-Q3"),
+    ]
+
+
+def test_nrr_and_ttm_match_hand_computed_values(crafted_run):
+    _, home, _ = crafted_run
+    rows = dict(
+        (label, values)
+        for label, *values in published(
+            home,
+            """
+            select quarter_label, nrr, grr, ttm_nrr, ttm_grr from rpt_nrr_quarterly
+            where dimension = 'all'""",
+        )
+    )
+    assert rows["FY2025-Q4"][:2] == [pytest.approx(62400 / 38400), pytest.approx(1.0)]
+    assert rows["FY2026-Q2"][:2] == [pytest.approx(48000 / 60000), pytest.approx(45600 / 60000)]
+    assert rows["FY2026-Q2"][2:] == [None, None]  # no quarter four back
+    # FY2025-Q3 base at the FY2026-Q3 rate: S 12,000 + P 12,000 + E 12,000 x 1.00.
+    assert rows["FY2026-Q3"][2:] == [pytest.approx(48000 / 36000), pytest.approx(24000 / 36000)]
+    smb = published(
+        home,
+        """select nrr from rpt_nrr_quarterly where quarter_label = 'FY2026-Q2'
+                             and dimension = 'segment' and dimension_value = 'SMB'""",
+    )
+    assert smb == [(pytest.approx(12000 / 26400),)]
+
+
+def test_cohort_retention_matches_hand_computed_values(crafted_run):
+    _, home, _ = crafted_run
+    rows = published(
+        home,
+        """
+        select age, customers, active_customers, starting_arr, arr, net_retention,
+               gross_retention, logo_retention
+        from rpt_cohort_retention where cohort_quarter = 'FY2025-Q3' and dimension = 'all'
+        order by age""",
+    )
+    d = Decimal
+    assert rows[0] == (0, 3, 3, d(37200), d(37200), 1.0, 1.0, 1.0)
+    # Starting ARR restated at FY2025-Q4's EUR rate 1.20: 12,000 + 12,000 + 14,400.
+    assert rows[1][:5] == (1, 3, 3, d(38400), d(62400))
+    assert rows[1][5:] == (pytest.approx(62400 / 38400), 1.0, 1.0)
+    assert rows[3][:5] == (3, 3, 2, d(36000), d(48000))
+    assert rows[3][5:] == (
+        pytest.approx(48000 / 36000),
+        pytest.approx(24000 / 36000),
+        pytest.approx(2 / 3),
+    )
+
+
+def test_quarantined_arr_above_the_threshold_blocks_publishing(crafted_run, capsys):
+    extracts, home, _ = crafted_run
+    write_crafted_delivery(
+        extracts,
+        "2026-10-01",
+        extra_charges=(
+            "X-1,NOBODY,Analytics,Pro,recurring,5,500.00,USD,1,2026-01-01,,2026-01-01T09:00:00\n"
+            "X-2,S,Analytics,Pro,recurring,5,abc,USD,1,2026-01-01,,2026-01-01T09:00:00\n"
+        ),
+    )
+    code = main(["run", "--extracts", str(extracts), "--home", str(home)])
+    message = capsys.readouterr().err
+    assert code == EXIT_BLOCKED
+    assert "Publishing was blocked" in message
+    assert "2 quarantined rows carry ARR 6,000.00, which exceeds the threshold 0.00" in message
+    assert "unknown_account: 1 rows, ARR 6,000.00" in message
+    assert "bad_amount: 1 rows, ARR 0.00" in message
+    assert os.readlink(home / "reports" / "latest") == "2026-09-30"
+    assert sorted(p.name for p in (home / "reports").iterdir()) == ["2026-09-30", "latest"]
+
+
+def test_a_threshold_above_the_quarantined_arr_lets_it_publish(crafted_run, monkeypatch):
+    extracts, home, _ = crafted_run
+    monkeypatch.setenv("NRR_QUARANTINE_ARR_THRESHOLD", "6000")
+    assert (
+        main(["run", "--extracts", str(extracts), "--home", str(home), "--delivery", "2026-10-01"])
+        == EXIT_OK
+    )
+    assert os.readlink(home / "reports" / "latest") == "2026-10-01"
+    assert published(home, "select count(*) from quarantine") == [(2,)]
+
+
+def test_a_bi_reader_holding_latest_open_does_not_block_a_run(crafted_run):
+    extracts, home, _ = crafted_run
+    count = "con.sql('select count(*) from fct_arr_movements').fetchall()[0][0]"
+    script = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        f"print({count}, flush=True); sys.stdin.read(); print({count}, flush=True)"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", script, str(home / "reports" / "latest" / "marts.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = reader.stdout.readline().strip()
+        previous = os.readlink(home / "reports" / "latest")
+        assert (
+            main(
+                [
+                    "run",
+                    "--extracts",
+                    str(extracts),
+                    "--home",
+                    str(home),
+                    "--force",
+                    "--delivery",
+                    "2026-09-30",
+                ]
+            )
+            == EXIT_OK
+        )
+        assert os.readlink(home / "reports" / "latest") != previous
+        after, _ = reader.communicate("done\n", timeout=60)
+    finally:
+        reader.kill()
+    assert before == after.strip()  # the reader kept its report, whole, for the whole run
