@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import dagster as dg
-import pandas as pd
 
 from pipeline.resources import NrrSettingsResource, warehouse
 from pipeline.settings import Settings
@@ -29,23 +28,23 @@ def suite_parameters(settings: Settings) -> dict[str, float]:
     return {"quarantine_arr_threshold": float(settings.quarantine_arr_threshold)}
 
 
-def quarantine_summary(frame: pd.DataFrame, threshold: Decimal) -> str:
-    """How many rows, which reasons and how much ARR the quarantine holds."""
-    if frame.empty:
+QUARANTINE_BY_REASON = """
+    select reason, count(*) as rows, sum(arr_at_stake) as arr
+    from raw.quarantine group by reason order by arr desc, reason
+"""
+
+
+def quarantine_summary(by_reason: list[tuple[str, int, Decimal]], threshold: Decimal) -> str:
+    """How many rows, which reasons and how much ARR (exact, from SQL) the quarantine holds."""
+    if not by_reason:
         return "The quarantine is empty."
-    stake = frame.assign(arr=frame["arr_at_stake"].map(Decimal))
-    by_reason = stake.groupby("reason").agg(rows=("reason", "size"), arr=("arr", "sum"))
-    total = sum(by_reason["arr"], Decimal(0))
-    parts = [
-        f"{reason}: {int(r.rows)} rows, ARR {r.arr:,.2f}"
-        for reason, r in by_reason.sort_values("arr", ascending=False).iterrows()
-    ]
+    rows = sum(count for _, count, _ in by_reason)
+    total = sum((arr for _, _, arr in by_reason), Decimal(0))
     verdict = "exceeds" if total > threshold else "is within"
+    parts = [f"{reason}: {count} rows, ARR {arr:,.2f}" for reason, count, arr in by_reason]
     return (
-        f"{len(frame)} quarantined rows carry ARR {total:,.2f}, which {verdict} the "
-        f"threshold {threshold:,.2f} (NRR_QUARANTINE_ARR_THRESHOLD). By reason: "
-        + "; ".join(parts)
-        + "."
+        f"{rows} quarantined rows carry ARR {total:,.2f}, which {verdict} the threshold "
+        f"{threshold:,.2f} (NRR_QUARANTINE_ARR_THRESHOLD). By reason: " + "; ".join(parts) + "."
     )
 
 
@@ -63,15 +62,17 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
         context: dg.AssetCheckExecutionContext, nrr: NrrSettingsResource
     ) -> dg.AssetCheckResult:
         settings = nrr.settings()
+        is_quarantine = asset_key == dg.AssetKey(["raw", "quarantine"])
         with warehouse(settings, read_only=True) as con:
             frame = con.sql(f"select * from {table}").df()
+            by_reason = con.execute(QUARANTINE_BY_REASON).fetchall() if is_quarantine else []
         outcome = suite_runner(settings.home / "gx").validate(
             name, frame, suite_parameters(settings)
         )
         outcome.save(settings.home / "validations" / context.run.run_id / f"{name}.json")
         description = outcome.summary()
-        if asset_key == dg.AssetKey(["raw", "quarantine"]):
-            description = quarantine_summary(frame, settings.quarantine_arr_threshold) + (
+        if is_quarantine:
+            description = quarantine_summary(by_reason, settings.quarantine_arr_threshold) + (
                 "" if outcome.success else "\n" + description
             )
         return dg.AssetCheckResult(

@@ -1,0 +1,65 @@
+"""Publishing primitives: the atomic latest switch, immutable folders, the run identity."""
+
+import json
+import os
+from datetime import date
+from decimal import Decimal
+
+from pipeline.assets.checks import quarantine_summary
+from pipeline.publishing import (
+    _free_name,
+    already_published,
+    run_identity,
+    switch_latest,
+)
+from pipeline.settings import Settings
+
+
+def test_latest_switches_to_the_new_folder_and_leaves_the_old_one(tmp_path):
+    old, new = tmp_path / "2026-09-30", tmp_path / "2026-10-01"
+    old.mkdir()
+    new.mkdir()
+    switch_latest(tmp_path, old)
+    switch_latest(tmp_path, new)
+    assert os.readlink(tmp_path / "latest") == "2026-10-01"
+    assert old.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-09-30", "2026-10-01", "latest"]
+
+
+def test_a_date_published_twice_gets_a_new_folder_never_the_old_one(tmp_path):
+    assert _free_name(tmp_path, date(2026, 9, 30)).name == "2026-09-30"
+    (tmp_path / "2026-09-30").mkdir()
+    assert _free_name(tmp_path, date(2026, 9, 30)).name == "2026-09-30.2"
+    (tmp_path / "2026-09-30.2").mkdir()
+    assert _free_name(tmp_path, date(2026, 9, 30)).name == "2026-09-30.3"
+
+
+def test_already_published_compares_delivery_content_and_settings(tmp_path):
+    settings = Settings(home=tmp_path)
+    files = [
+        {"extract": "billing_charges", "sha256": "aa"},
+        {"extract": "crm_accounts", "sha256": "bb"},
+    ]
+    assert not already_published(settings, date(2026, 9, 30), files)
+    latest = settings.reports_dir / "2026-09-30"
+    latest.mkdir(parents=True)
+    (latest / "manifest.json").write_text(
+        json.dumps({"identity": run_identity(settings, date(2026, 9, 30), files)})
+    )
+    switch_latest(settings.reports_dir, latest)
+    assert already_published(settings, date(2026, 9, 30), list(reversed(files)))
+    changed = [files[0], {"extract": "crm_accounts", "sha256": "cc"}]
+    assert not already_published(settings, date(2026, 9, 30), changed)
+    assert not already_published(settings, date(2026, 10, 1), files)
+    other_settings = Settings(home=tmp_path, fiscal_year_start_month=2)
+    assert not already_published(other_settings, date(2026, 9, 30), files)
+
+
+def test_the_quarantine_message_names_rows_reasons_and_arr():
+    by_reason = [("unknown_account", 2, Decimal("3000.500000")), ("bad_amount", 1, Decimal(0))]
+    assert quarantine_summary(by_reason, Decimal("0")) == (
+        "3 quarantined rows carry ARR 3,000.50, which exceeds the threshold 0.00 "
+        "(NRR_QUARANTINE_ARR_THRESHOLD). By reason: unknown_account: 2 rows, ARR 3,000.50; "
+        "bad_amount: 1 rows, ARR 0.00."
+    )
+    assert quarantine_summary([], Decimal("0")) == "The quarantine is empty."
