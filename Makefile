@@ -4,19 +4,21 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+EXTRAS ?=
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
+export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: env manifest demo test lint format clean
+.PHONY: uv env manifest demo test test-spark bench lint format clean
 
-$(VENV)/.installed: pyproject.toml uv.lock
+uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check uv
-	$(UV) sync --frozen --compile-bytecode --reinstall-package nrr-pipeline
-	@touch $@
 
-env: $(VENV)/.installed
+# The environment exactly as uv.lock says (quick when nothing changed).
+env: uv
+	$(UV) sync --frozen --compile-bytecode $(EXTRAS)
 
 # The dbt manifest Dagster loads the dbt assets from (target/ is never committed).
 manifest: env
@@ -29,12 +31,23 @@ lint: env
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/ruff format --check pipeline tests
 
+# The whole suite, the Spark equivalence test included (Java 17 is on the machine).
+test: EXTRAS = --extra spark
 test: manifest lint
 	$(BIN)/pytest
+	$(BIN)/pytest -m spark -p no:cacheprovider
+
+test-spark: EXTRAS = --extra spark
+test-spark: manifest
+	$(BIN)/pytest -m spark -p no:cacheprovider
+
+# 10k, 100k and 1M customers over 5 years; writes .bench/results.json (see docs/performance.md).
+bench: manifest
+	$(BIN)/python -m pipeline.bench --workdir .bench
 
 format: env
 	$(BIN)/ruff format pipeline tests
 	$(BIN)/ruff check --fix pipeline tests
 
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs .nrr extracts
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .nrr extracts .bench metastore_db spark-warehouse derby.log

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by several models and tests: computed once
 -- Every valid account with the customer it reports under: its ultimate parent (follow
 -- parents to the top) or, with rollup = account, itself. The customer's segment, region and
 -- csm_owner come from the customer's own CRM row. Parent loops and unknown parents never get

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by several models and tests: computed once
 -- Each customer's start and end ARR per quarter (constant currency, this quarter's rate),
 -- the motion totals, and its end ARR at the previous quarter's own rate (for fx_arr).
 with customer_quarters as (

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by several models and tests: computed once
 -- One row per fiscal quarter, from the quarter of the earliest valid ARR-bearing charge to
 -- the quarter containing as_of. quarter_index counts from 0; the snapshot of the unfinished
 -- quarter is as_of (is_complete = false).

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by several models and tests: computed once
 -- The rate in force at each quarter's snapshot for each currency: the latest rate_date on
 -- or before the snapshot. The reporting currency is always 1.
 with latest as (

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by several models and tests: computed once
 -- Each customer's products in each quarter, both snapshots in constant currency: start =
 -- the previous quarter's snapshot, end = this quarter's, both converted at the rate of this
 -- quarter's snapshot. Carries the motion attribution of metrics.md, per product:

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by several models and tests: computed once
 -- The set of plans of each customer's product at each snapshot, from its non-negative
 -- recurring lines (a discount line's plan is not a plan the customer is on).
 select distinct

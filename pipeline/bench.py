@@ -1,0 +1,251 @@
+"""Benchmark: the real nightly job on 10k, 100k and 1M customers over 5 fiscal years.
+
+    python -m pipeline.bench [--sizes 10000,100000,1000000] [--workdir DIR]
+
+For each size it generates a Parquet delivery (once; reused when present), runs the job in
+a child process while sampling the resident memory of the whole process tree (dbt runs as
+a grandchild), and reads each stage's wall time from the run's step events. It also times
+a lower bound on the same data: one DuckDB query that scans the charges once and
+aggregates ARR per customer per quarter. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+AS_OF = date(2026, 9, 30)
+YEARS = 5
+STAGES = ("landing", "dbt", "polars", "checks", "publishing")
+
+
+def stage_of(step_key: str) -> str:
+    if step_key.endswith("_expectations"):
+        return "checks"
+    if step_key in ("land_delivery", "raw__quarantine"):
+        return "landing"
+    if step_key == "retention_reports":
+        return "polars"
+    if step_key == "published_report":
+        return "publishing"
+    return "dbt"
+
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid, ppid = int(entry), int(fields["PPid"].strip())
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _run_child(extracts: Path, home: Path, timings: Path) -> None:
+    """In the child process: run the job once, write step timings as JSON."""
+    import dagster as dg
+
+    from pipeline.assets.dbt import prepare_manifest
+
+    prepare_manifest()
+    from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config
+    from pipeline.settings import settings_from_env
+
+    settings = settings_from_env().with_overrides(extracts_dir=extracts, home=home)
+    started = time.perf_counter()
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            run_config=landing_run_config(None), instance=instance, raise_on_error=False
+        )
+        entries = [e for e in instance.all_logs(result.run_id) if e.dagster_event is not None]
+    seconds = dict.fromkeys(STAGES, 0.0)
+    starts: dict[str, float] = {}
+    for entry in entries:
+        kind, step = entry.dagster_event.event_type_value, entry.dagster_event.step_key
+        if kind == "STEP_START":
+            starts[step] = entry.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            seconds[stage_of(step)] += entry.timestamp - starts[step]
+    timings.write_text(
+        json.dumps(
+            {
+                "success": result.success,
+                "stages": seconds,
+                "job_seconds": time.perf_counter() - started,
+            }
+        )
+    )
+
+
+def lower_bound_seconds(charges: Path, as_of: date) -> float:
+    """One scan of the charges: ARR per account per quarter snapshot, in DuckDB."""
+    import duckdb
+
+    from pipeline.periods import reporting_quarters
+
+    con = duckdb.connect()
+    first = con.execute(f"select min(cast(effective_start as date)) from '{charges}'").fetchall()
+    snapshots = [s for _, s in reporting_quarters(first[0][0], as_of)]
+    values = ", ".join(f"({i}, date '{s}')" for i, s in enumerate(snapshots))
+    query = f"""
+        select account_id, quarter_index,
+               sum(cast(amount as decimal(18, 4)) * 12 / cast(billing_period_months as integer))
+        from read_parquet('{charges}') as c
+        join (values {values}) as q(quarter_index, snapshot_date)
+          on cast(c.effective_start as date) <= q.snapshot_date
+         and (c.effective_end is null or q.snapshot_date < cast(c.effective_end as date))
+        where c.charge_type in ('recurring', 'usage')
+        group by account_id, quarter_index
+    """
+    started = time.perf_counter()
+    con.execute(f"create temp table lower_bound as {query}")
+    elapsed = time.perf_counter() - started
+    con.close()
+    return elapsed
+
+
+def measure(size: int, workdir: Path) -> dict:
+    from pipeline.generate import GenerateOptions, generate
+
+    extracts = workdir / f"extracts-{size}"
+    delivery = extracts / AS_OF.isoformat()
+    if not (delivery / "billing_charges.parquet").exists():
+        started = time.perf_counter()
+        generate(
+            GenerateOptions(
+                out=extracts,
+                customers=size,
+                seed=2026,
+                as_of=AS_OF,
+                years=YEARS,
+                file_format="parquet",
+                chunk_customers=50_000,
+                bad_rows=False,
+            )
+        )
+        print(
+            f"generated {size:,} customers in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+    import pyarrow.parquet as pq
+
+    rows_in = sum(
+        pq.ParquetFile(delivery / f"{name}.parquet").metadata.num_rows
+        for name in ("billing_charges", "crm_accounts", "fx_rates")
+    )
+    home = workdir / f"home-{size}"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    timings = workdir / f"timings-{size}.json"
+    peak = 0
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.bench", "--child", str(extracts), str(home), str(timings)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"run-{size}.log", "w"),  # noqa: SIM115
+    )
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(child.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    child.wait()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    result = json.loads(timings.read_text())
+    lower = lower_bound_seconds(delivery / "billing_charges.parquet", AS_OF)
+    return {
+        "customers": size,
+        "rows_in": rows_in,
+        "success": result["success"],
+        "stages": result["stages"],
+        "wall_seconds": wall,
+        "peak_rss_gb": peak / 1024 / 1024,
+        "lower_bound_seconds": lower,
+    }
+
+
+def table(results: list[dict]) -> str:
+    header = [
+        "customers",
+        "rows in",
+        *[f"{s} s" for s in STAGES],
+        "total s",
+        "peak RSS GB",
+        "rows/s",
+        "lower bound s",
+        "dbt / lower bound",
+        "ok",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in results:
+        stages = [f"{r['stages'][s]:.1f}" for s in STAGES]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{r['customers']:,}",
+                    f"{r['rows_in']:,}",
+                    *stages,
+                    f"{r['wall_seconds']:.1f}",
+                    f"{r['peak_rss_gb']:.2f}",
+                    f"{r['rows_in'] / r['wall_seconds']:,.0f}",
+                    f"{r['lower_bound_seconds']:.2f}",
+                    f"{r['stages']['dbt'] / r['lower_bound_seconds']:.1f}x",
+                    "yes" if r["success"] else "FAILED",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--workdir", type=Path, default=Path(".bench"))
+    parser.add_argument(
+        "--child", nargs=3, metavar=("EXTRACTS", "HOME", "TIMINGS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.child:
+        _run_child(*(Path(p) for p in args.child))
+        return 0
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        results.append(measure(size, args.workdir))
+        print(table(results[-1:]).splitlines()[-1], file=sys.stderr)
+    print(table(results))
+    (args.workdir / "results.json").write_text(json.dumps(results, indent=2))
+    return 0 if all(r["success"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
