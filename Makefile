@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: uv env manifest demo test test-spark bench lint format clean
+.PHONY: uv env manifest browser demo test test-spark bench lint format clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -24,6 +24,12 @@ env: uv
 manifest: env
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
 
+# Debian's Chromium for the report page test (the test skips, saying why, without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "Chromium could not be installed: the page test will be skipped."
+
 demo: manifest
 	$(BIN)/nrr demo
 
@@ -33,7 +39,7 @@ lint: env
 
 # The whole suite, the Spark equivalence test included (Java 17 is on the machine).
 test: EXTRAS = --extra spark
-test: manifest lint
+test: manifest lint browser
 	$(BIN)/pytest
 	$(BIN)/pytest -m spark -p no:cacheprovider
 

@@ -19,8 +19,12 @@ import duckdb
 
 from pipeline import __version__
 from pipeline.landing import scalar
+from pipeline.page import write_page
+from pipeline.report_views import load_views
+from pipeline.restatements import build_restatements
 from pipeline.settings import Settings
 from pipeline.validation import data_docs_dir
+from pipeline.workbook import write_workbook
 
 # Published table -> (table in the working warehouse, row order).
 PUBLISHED_TABLES = {
@@ -32,6 +36,7 @@ PUBLISHED_TABLES = {
         "cohort_quarter, age, dimension, dimension_value",
     ),
     "quarantine": ("raw.quarantine", "extract, row_number"),
+    "dim_customers": ("main.dim_customers", "customer_id"),
 }
 LATEST = "latest"
 MANIFEST = "manifest.json"
@@ -103,25 +108,41 @@ def _check_results(settings: Settings, run_id: str) -> list[dict]:
     return results
 
 
-def _write_marts(settings: Settings, folder: Path) -> dict[str, int]:
+def _previous_report(settings: Settings) -> tuple[str | None, str | None]:
+    """marts.duckdb and as-of date of the report `latest` points at now, if any."""
+    latest = settings.reports_dir / LATEST
+    manifest = published_manifest(settings)
+    if manifest is None or not (latest / "marts.duckdb").exists():
+        return None, None
+    return str((latest / "marts.duckdb").resolve()), manifest["as_of"]
+
+
+def _write_outputs(settings: Settings, folder: Path, note: str) -> dict[str, int]:
+    """marts.duckdb (with restatements), a Parquet file per table, the workbook and the page."""
     counts = {}
+    previous_marts, previous_as_of = _previous_report(settings)
     con = duckdb.connect(str(folder / "marts.duckdb"))
     try:
         con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
         for name, (source, order) in PUBLISHED_TABLES.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
-            con.execute(
-                f"copy {name} to '{folder / f'{name}.parquet'}' (format parquet, compression zstd)"
-            )
-            counts[name] = scalar(con, f"select count(*) from {name}")
+        con.execute("detach working")
         con.execute("create table report_settings (name varchar, value varchar)")
         con.executemany(
             "insert into report_settings values (?, ?)", list(settings.as_record().items())
         )
-        con.execute("detach working")
+        build_restatements(con, previous_marts, previous_as_of)
+        for name in (*PUBLISHED_TABLES, "restatements"):
+            con.execute(
+                f"copy {name} to '{folder / f'{name}.parquet'}' (format parquet, compression zstd)"
+            )
+            counts[name] = scalar(con, f"select count(*) from {name}")
+        views = load_views(con, settings.reporting_currency)
     finally:
         con.close()
     (folder / "marts.duckdb").chmod(0o444)
+    write_workbook(views, folder / "nrr_report.xlsx", settings.reporting_currency)
+    write_page(views, folder / "nrr_report.html", note)
     return counts
 
 
@@ -150,7 +171,13 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        counts = _write_marts(settings, staging)
+        note = (
+            f"As of {as_of.isoformat()}, delivery {delivery.isoformat()}, "
+            f"{settings.reporting_currency}, fiscal year starting in month "
+            f"{settings.fiscal_year_start_month}, customers rolled up to "
+            f"{settings.rollup.replace('_', ' ')}"
+        )
+        counts = _write_outputs(settings, staging, note)
         docs = data_docs_dir(settings.home / "gx")
         if docs.exists():
             shutil.copytree(docs, staging / "data_docs")

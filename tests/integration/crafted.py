@@ -37,10 +37,26 @@ RATES = """rate_date,currency,rate_to_reporting
 """
 
 
-def write_crafted_delivery(root: Path, name: str = "2026-09-30", extra_charges: str = "") -> Path:
+def write_crafted_delivery(
+    root: Path,
+    name: str = "2026-09-30",
+    extra_charges: str = "",
+    names: dict[str, str] | None = None,
+    charges: str = CHARGES,
+) -> Path:
+    """The delivery folder root/name; `names` renames accounts (CSV-quoted)."""
     folder = root / name
     folder.mkdir(parents=True)
-    (folder / "billing_charges.csv").write_text(CHARGES + extra_charges)
-    (folder / "crm_accounts.csv").write_text(ACCOUNTS)
+    (folder / "billing_charges.csv").write_text(charges + extra_charges)
+    lines = ACCOUNTS.splitlines()
+    for account_id, account_name in (names or {}).items():
+        quoted = '"' + account_name.replace('"', '""') + '"'
+        lines = [
+            ",".join([account_id, quoted, *line.split(",")[2:]])
+            if line.split(",")[0] == account_id
+            else line
+            for line in lines
+        ]
+    (folder / "crm_accounts.csv").write_text("\n".join(lines) + "\n")
     (folder / "fx_rates.csv").write_text(RATES)
     return folder

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 
 from pipeline.cli import EXIT_BLOCKED, EXIT_OK, main
-from tests.integration.crafted import write_crafted_delivery
+from tests.integration.crafted import CHARGES, write_crafted_delivery
 
 pytestmark = pytest.mark.integration
 
@@ -231,3 +232,42 @@ def test_a_bi_reader_holding_latest_open_does_not_block_a_run(crafted_run):
     finally:
         reader.kill()
     assert before == after.strip()  # the reader kept its report, whole, for the whole run
+
+
+def test_an_unchanged_history_has_no_restatements(crafted_run):
+    _, home, _ = crafted_run
+    assert published(home, "select count(*) from restatements") == [(0,)]
+
+
+def test_a_changed_charge_is_listed_as_restatements_with_exact_differences(crafted_run):
+    extracts, home, _ = crafted_run
+    changed = CHARGES.replace(
+        "S-2,S,Analytics,Pro,recurring,12,1200.00", "S-2,S,Analytics,Pro,recurring,12,1300.00"
+    )
+    write_crafted_delivery(extracts, "2026-10-02", charges=changed)
+    assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+    rows = published(
+        home,
+        """
+        select quarter_label, metric, previous_value, new_value, difference, previous_as_of
+        from restatements where dimension = 'all' order by quarter_label, metric""",
+    )
+    d = Decimal
+    previous = date(2026, 9, 30)
+    assert rows == [
+        ("FY2025-Q4", "end_arr", d(62400), d(63600), d(1200), previous),
+        ("FY2025-Q4", "expansion_arr", d(24000), d(25200), d(1200), previous),
+        ("FY2025-Q4", "nrr", d("1.625"), d("1.65625"), d("0.03125"), previous),
+        ("FY2026-Q1", "end_arr", d(62400), d(63600), d(1200), previous),
+        ("FY2026-Q1", "start_arr", d(62400), d(63600), d(1200), previous),
+        ("FY2026-Q2", "churn_arr", d(14400), d(15600), d(1200), previous),
+        ("FY2026-Q2", "grr", d("0.76"), d("0.745098"), d("-0.014902"), previous),
+        ("FY2026-Q2", "nrr", d("0.8"), d("0.784314"), d("-0.015686"), previous),
+        ("FY2026-Q2", "start_arr", d(60000), d(61200), d(1200), previous),
+    ]
+    smb = published(
+        home,
+        """select difference from restatements where quarter_label =
+        'FY2025-Q4' and dimension = 'segment' and dimension_value = 'SMB' and metric = 'end_arr'""",
+    )
+    assert smb == [(d(1200),)]

@@ -1,0 +1,154 @@
+"""What finance sees: the published marts shaped into the workbook's and page's views.
+
+Both outputs are built from these views, so they never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+# NRR benchmark bands (lower bound inclusive).
+BANDS = (
+    (None, 0.90, "below 90%: structural problem"),
+    (0.90, 1.00, "90-100%: retention without growth"),
+    (1.00, 1.10, "100-110%: healthy"),
+    (1.10, 1.20, "110-120%: strong"),
+    (1.20, 1.30, "120-130%: elite"),
+    (1.30, None, "130% and above: exceptional"),
+)
+BRIDGE_COLUMNS = (
+    "start_arr",
+    "new_arr",
+    "reactivation_arr",
+    "expansion_arr",
+    "contraction_arr",
+    "churn_arr",
+    "fx_arr",
+    "end_arr",
+)
+MOTION_COLUMNS = (
+    "seat_arr",
+    "tier_arr",
+    "price_arr",
+    "usage_arr",
+    "cross_sell_arr",
+    "product_churn_arr",
+)
+TOP_MOVERS = 10
+
+
+def band(ratio: float | None) -> str:
+    if ratio is None:
+        return "n/a"
+    for low, high, label in BANDS:
+        if (low is None or ratio >= low) and (high is None or ratio < high):
+            return label
+    raise AssertionError("bands cover every ratio")
+
+
+@dataclass(frozen=True)
+class ReportViews:
+    headline_quarter: str
+    summary: list[tuple[str, object, str]]  # label, value, kind: text | money | percent
+    bridge: pl.DataFrame
+    nrr: pl.DataFrame
+    motions: pl.DataFrame
+    cohorts: dict[str, pl.DataFrame]
+    top_expanding: pl.DataFrame
+    top_contracting: pl.DataFrame
+    quarantine: pl.DataFrame
+    restatements: pl.DataFrame
+    settings: pl.DataFrame
+
+
+def _triangle(cohorts: pl.DataFrame, value: str) -> pl.DataFrame:
+    """cohort_quarter x age, one column per age."""
+    total = cohorts.filter(pl.col("dimension") == "all")
+    if total.is_empty():
+        return pl.DataFrame({"cohort_quarter": []}, schema={"cohort_quarter": pl.String})
+    wide = total.pivot(on="age", index="cohort_quarter", values=value, sort_columns=True)
+    return wide.rename({c: f"age {c}" for c in wide.columns if c != "cohort_quarter"}).sort(
+        "cohort_quarter"
+    )
+
+
+def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
+    """Read the published tables (in con) into the report's views."""
+
+    def table(sql: str) -> pl.DataFrame:
+        return con.sql(sql).pl()
+
+    nrr = table(
+        "select * from rpt_nrr_quarterly order by quarter_start, dimension, dimension_value"
+    )
+    totals = nrr.filter(pl.col("dimension") == "all")
+    complete = totals.filter(pl.col("is_complete"))
+    headline = (complete if complete.height else totals).tail(1)
+    quarter = headline["quarter_label"][0] if headline.height else "n/a"
+    row = headline.row(0, named=True) if headline.height else {}
+    bridge = table(
+        "select quarter_label, snapshot_date, is_complete, "
+        + ", ".join(BRIDGE_COLUMNS)
+        + ", starting_customers, ending_customers "
+        "from fct_arr_bridge where dimension = 'all' order by quarter_start"
+    )
+    end_arr = bridge.filter(pl.col("quarter_label") == quarter)["end_arr"]
+    summary = [
+        ("Headline quarter (latest complete)", quarter, "text"),
+        ("TTM NRR", row.get("ttm_nrr"), "percent"),
+        ("TTM NRR benchmark band", band(row.get("ttm_nrr")), "text"),
+        ("TTM GRR", row.get("ttm_grr"), "percent"),
+        ("Quarterly NRR", row.get("nrr"), "percent"),
+        ("Quarterly NRR benchmark band", band(row.get("nrr")), "text"),
+        ("Quarterly GRR", row.get("grr"), "percent"),
+        (f"ARR at quarter end ({currency})", end_arr[0] if end_arr.len() else None, "money"),
+    ]
+    movers = table(f"""
+        select m.customer_id, c.customer_name, m.csm_owner, m.segment, m.movement,
+               m.start_arr, m.end_arr, m.expansion_arr, m.contraction_arr + m.churn_arr as lost_arr
+        from fct_arr_movements as m left join dim_customers as c using (customer_id)
+        where m.quarter_label = '{quarter}'""")
+    return ReportViews(
+        headline_quarter=quarter,
+        summary=summary,
+        bridge=bridge,
+        nrr=nrr.select(
+            "quarter_label",
+            "dimension",
+            "dimension_value",
+            "is_complete",
+            "starting_arr",
+            "expansion_arr",
+            "contraction_arr",
+            "churn_arr",
+            "nrr",
+            "grr",
+            "ttm_nrr",
+            "ttm_grr",
+        ),
+        motions=table(
+            "select quarter_label, "
+            + ", ".join(MOTION_COLUMNS)
+            + " from fct_arr_bridge where dimension = 'all' order by quarter_start"
+        ),
+        cohorts={
+            name: _triangle(table("select * from rpt_cohort_retention"), column)
+            for name, column in (
+                ("net", "net_retention"),
+                ("gross", "gross_retention"),
+                ("logo", "logo_retention"),
+            )
+        },
+        top_expanding=movers.filter(pl.col("expansion_arr") > 0)
+        .sort("expansion_arr", descending=True)
+        .head(TOP_MOVERS),
+        top_contracting=movers.filter(pl.col("lost_arr") > 0)
+        .sort("lost_arr", descending=True)
+        .head(TOP_MOVERS),
+        quarantine=table("select * from quarantine order by extract, row_number"),
+        restatements=table("select * from restatements"),
+        settings=table("select * from report_settings"),
+    )
