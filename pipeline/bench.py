@@ -157,7 +157,7 @@ def measure(size: int, workdir: Path) -> dict:
     home = workdir / f"home-{size}"
     subprocess.run(["rm", "-rf", str(home)], check=True)
     timings = workdir / f"timings-{size}.json"
-    peak = 0
+    samples: list[tuple[float, int]] = []
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "pipeline.bench", "--child", str(extracts), str(home), str(timings)],
@@ -167,9 +167,8 @@ def measure(size: int, workdir: Path) -> dict:
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(child.pid))
+            samples.append((time.time(), _tree_rss_kb(child.pid)))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -180,13 +179,18 @@ def measure(size: int, workdir: Path) -> dict:
     sampler.join()
     result = json.loads(timings.read_text())
     lower = lower_bound_seconds(delivery / "billing_charges.parquet", AS_OF)
+    stage_peaks = dict.fromkeys(STAGES, 0)
+    for stage, begin, end in result["intervals"]:
+        inside = [rss for at, rss in samples if begin <= at <= end]
+        stage_peaks[stage] = max([stage_peaks[stage], *inside])
     return {
         "customers": size,
         "rows_in": rows_in,
         "success": result["success"],
         "stages": result["stages"],
         "wall_seconds": wall,
-        "peak_rss_gb": peak / 1024 / 1024,
+        "peak_rss_gb": max((rss for _, rss in samples), default=0) / 1024 / 1024,
+        "stage_peak_rss_gb": {k: v / 1024 / 1024 for k, v in stage_peaks.items()},
         "lower_bound_seconds": lower,
     }
 
@@ -223,6 +227,17 @@ def table(results: list[dict]) -> str:
             )
             + " |"
         )
+    lines += [
+        "",
+        "| customers | " + " | ".join(f"{s} peak RSS GB" for s in STAGES) + " |",
+        "|" + "---|" * (len(STAGES) + 1),
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['customers']:,} | "
+            + " | ".join(f"{r['stage_peak_rss_gb'][s]:.2f}" for s in STAGES)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -241,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         results.append(measure(size, args.workdir))
-        print(table(results[-1:]).splitlines()[-1], file=sys.stderr)
+        print(table(results[-1:]).splitlines()[2], file=sys.stderr)
     print(table(results))
     (args.workdir / "results.json").write_text(json.dumps(results, indent=2))
     return 0 if all(r["success"] for r in results) else 1

@@ -2,7 +2,7 @@
 
 Exit codes of `nrr run`: 0 the report was published (or already was); 3 the delivery was
 rejected (nothing loaded); 4 a blocking data-quality check failed (nothing published);
-1 any other failure; 2 bad arguments or settings.
+5 another run holds this home; 1 any other failure; 2 bad arguments or settings.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
 EXIT_BLOCKED = 4
+EXIT_BUSY = 5
 
 # Exception class names whose message is meant for the user as it is.
-USER_FACING_ERRORS = {"DeliveryRejected": EXIT_REJECTED, "PublishingBlocked": EXIT_BLOCKED}
+USER_FACING_ERRORS = {"DeliveryRejected": EXIT_REJECTED, "RunInProgress": EXIT_BUSY}
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,20 @@ def _blocked(result) -> str | None:
 
 
 def run_job(settings: Settings, delivery: str | None = None, force: bool = False) -> RunOutcome:
-    """Run nightly_nrr_job in-process, the same job the schedule runs."""
+    """Run nightly_nrr_job in-process, the same job the schedule runs, under the home's lock."""
+    from pipeline.locking import RunInProgress, acquire_home_lock, release_home_lock
+
+    try:
+        acquire_home_lock(settings.home)
+    except RunInProgress as exc:
+        return RunOutcome(EXIT_BUSY, str(exc))
+    try:
+        return _run_locked(settings, delivery, force)
+    finally:
+        release_home_lock(settings.home)
+
+
+def _run_locked(settings: Settings, delivery: str | None, force: bool) -> RunOutcome:
     from pipeline.nightly import plan_nightly_run
 
     plan = plan_nightly_run(settings, delivery, force)

@@ -323,8 +323,8 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_
     return counts
 
 
-def loaded_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Checksums of the delivery currently in the raw tables (empty when none is)."""
+def loaded_delivery(con: duckdb.DuckDBPyConnection) -> tuple[date | None, dict[str, str]]:
+    """Date and file checksums of the delivery currently in the raw tables."""
     exists = scalar(
         con,
         "select count(*) from information_schema.tables "
@@ -332,6 +332,8 @@ def loaded_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         [RAW_SCHEMA],
     )
     if not exists:
-        return {}
-    rows = con.execute(f"select extract, sha256 from {RAW_SCHEMA}.delivery_log").fetchall()
-    return dict(rows)
+        return None, {}
+    rows = con.execute(
+        f"select delivery_date, extract, sha256 from {RAW_SCHEMA}.delivery_log"
+    ).fetchall()
+    return (rows[0][0] if rows else None), {extract: sha for _, extract, sha in rows}

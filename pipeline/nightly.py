@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from pipeline.landing import DeliveryRejected, inspect_delivery
-from pipeline.publishing import already_published
+from pipeline.publishing import already_published, published_manifest
 from pipeline.settings import Settings
 
 
@@ -36,6 +36,15 @@ def plan_nightly_run(
         if f.path is not None
     ]
     digest = hashlib.sha256("".join(sorted(f["sha256"] for f in files)).encode()).hexdigest()
+    published = published_manifest(settings)
+    newest = published["delivery"]["date"] if published else None
+    if not force and newest is not None and name < newest:
+        return NightlyPlan(
+            name,
+            False,
+            f"Delivery {name} is older than the published report's delivery {newest}; it "
+            "does not replace it. Use --force to publish it anyway.",
+        )
     if not force and already_published(settings, found.delivery_date, files):
         return NightlyPlan(
             name,

@@ -167,8 +167,10 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
     """Write the report folder and switch latest to it; returns the folder."""
     reports_dir = settings.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
+    # The run lock guarantees no other run is publishing: leftovers are from a crash.
+    for leftover in reports_dir.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = reports_dir / f".staging-{run_id}"
-    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         note = (

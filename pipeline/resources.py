@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipeline.landing import scalar
+from pipeline.locking import acquire_home_lock, release_home_lock
 from pipeline.settings import Settings
 
 
@@ -35,6 +36,13 @@ class NrrSettingsResource(dg.ConfigurableResource):
             quarantine_arr_threshold=str(settings.quarantine_arr_threshold),
             as_of=settings.as_of.isoformat() if settings.as_of else "",
         )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Hold the home's run lock for the whole run: DuckDB has one writer per file."""
+        acquire_home_lock(Path(self.home))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        release_home_lock(Path(self.home))
 
     def settings(self) -> Settings:
         return Settings(

@@ -10,7 +10,7 @@ from pipeline.landing import (
     archive_delivery,
     inspect_delivery,
     load_raw_tables,
-    loaded_checksums,
+    loaded_delivery,
 )
 from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
@@ -55,7 +55,7 @@ def land_delivery(
     archived = archive_delivery(delivery, settings.archive_dir)
     checksums = {name: f.checksum or "" for name, f in delivery.files.items()}
     with warehouse(settings) as con:
-        unchanged = loaded_checksums(con) == checksums
+        unchanged = loaded_delivery(con) == (delivery.delivery_date, checksums)
         if unchanged:
             context.log.info(f"Delivery {delivery.folder.name} is already loaded; nothing changed.")
             counts = dict(con.execute("select extract, row_count from raw.delivery_log").fetchall())

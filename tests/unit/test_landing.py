@@ -12,7 +12,7 @@ from pipeline.landing import (
     archive_delivery,
     inspect_delivery,
     load_raw_tables,
-    loaded_checksums,
+    loaded_delivery,
     scan_extract,
 )
 
@@ -136,7 +136,10 @@ def test_rows_are_landed_as_text_with_lineage_and_loading_twice_changes_nothing(
     assert all(
         dtype == pl.String for dtype in first.drop("_delivery_date", "_row_number").schema.values()
     )
-    assert loaded_checksums(con) == {name: f.checksum for name, f in delivery.files.items()}
+    assert loaded_delivery(con) == (
+        date(2026, 9, 30),
+        {name: f.checksum for name, f in delivery.files.items()},
+    )
     load_raw_tables(con, delivery, tmp_path / "staging")
     assert con.sql("select * from raw.billing_charges").pl().equals(first)
     con.close()
