@@ -10,16 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
-MONEY_METRICS = (
-    "start_arr",
-    "new_arr",
-    "reactivation_arr",
-    "expansion_arr",
-    "contraction_arr",
-    "churn_arr",
-    "fx_arr",
-    "end_arr",
-)
+from pipeline.report_views import BRIDGE_COLUMNS as MONEY_METRICS
+
 RATIO_METRICS = ("nrr", "grr", "ttm_nrr", "ttm_grr")
 KEY = ("quarter_label", "dimension", "dimension_value")
 
