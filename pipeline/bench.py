@@ -81,17 +81,20 @@ def _run_child(extracts: Path, home: Path, timings: Path) -> None:
         entries = [e for e in instance.all_logs(result.run_id) if e.dagster_event is not None]
     seconds = dict.fromkeys(STAGES, 0.0)
     starts: dict[str, float] = {}
+    intervals = []
     for entry in entries:
         kind, step = entry.dagster_event.event_type_value, entry.dagster_event.step_key
         if kind == "STEP_START":
             starts[step] = entry.timestamp
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             seconds[stage_of(step)] += entry.timestamp - starts[step]
+            intervals.append((stage_of(step), starts[step], entry.timestamp))
     timings.write_text(
         json.dumps(
             {
                 "success": result.success,
                 "stages": seconds,
+                "intervals": intervals,
                 "job_seconds": time.perf_counter() - started,
             }
         )

@@ -37,6 +37,3 @@ FILE_SUFFIXES = (".csv", ".parquet")
 CHARGE_TYPES = ("recurring", "usage", "one_time")
 ARR_BEARING_CHARGE_TYPES = ("recurring", "usage")
 BILLING_PERIODS = (1, 3, 6, 12, 24, 36)
-
-# Columns the landing step adds to every raw row.
-LINEAGE_COLUMNS = ("_delivery_date", "_source_file", "_row_number")

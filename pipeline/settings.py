@@ -6,7 +6,7 @@ Every published report records these values, so two reports can be told apart.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -28,7 +28,6 @@ class Settings:
     quarantine_arr_threshold: Decimal = Decimal("0")
     as_of: date | None = None
     schedule_timezone: str = "UTC"
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start_month <= 12:
@@ -61,7 +60,6 @@ class Settings:
 
     def as_record(self) -> dict[str, str]:
         record = asdict(self)
-        record.pop("extra")
         return {k: ("" if v is None else str(v)) for k, v in record.items()}
 
 
