@@ -30,6 +30,9 @@ class Settings:
     schedule_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
+        # Absolute paths: a report's recorded settings must not depend on the working directory.
+        object.__setattr__(self, "extracts_dir", Path(self.extracts_dir).resolve())
+        object.__setattr__(self, "home", Path(self.home).resolve())
         if not 1 <= self.fiscal_year_start_month <= 12:
             raise SettingsError(
                 f"NRR_FISCAL_YEAR_START_MONTH must be 1-12, got {self.fiscal_year_start_month}"

@@ -74,3 +74,18 @@ def test_an_older_delivery_does_not_replace_a_newer_report_unless_forced(tmp_pat
     )
     assert os.readlink(home / "reports" / "latest") == "2026-09-29"
     assert not list((home / "reports").glob(".staging-*"))
+
+
+def test_the_default_relative_paths_make_a_rerun_a_no_op(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("NRR_EXTRACTS_DIR", "NRR_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    write_crafted_delivery(tmp_path / "extracts")
+    assert main(["run"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["run"]) == EXIT_OK
+    assert "is already published" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / ".nrr" / "reports").iterdir()) == [
+        "2026-09-30",
+        "latest",
+    ]

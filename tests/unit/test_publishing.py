@@ -63,3 +63,10 @@ def test_the_quarantine_message_names_rows_reasons_and_arr():
         "bad_amount: 1 rows, ARR 0.00."
     )
     assert quarantine_summary([], Decimal("0")) == "The quarantine is empty."
+
+
+def test_settings_record_absolute_paths_whatever_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    record = Settings(home=".nrr", extracts_dir="extracts").as_record()
+    assert record["home"] == str(tmp_path / ".nrr")
+    assert record["extracts_dir"] == str(tmp_path / "extracts")
