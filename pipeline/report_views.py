@@ -19,6 +19,7 @@ BANDS = (
     (1.20, 1.30, "120-130%: elite"),
     (1.30, None, "130% and above: exceptional"),
 )
+RATIO_METRICS = ("nrr", "grr", "ttm_nrr", "ttm_grr")
 BRIDGE_COLUMNS = (
     "start_arr",
     "new_arr",
@@ -75,6 +76,31 @@ def _triangle(cohorts: pl.DataFrame, value: str) -> pl.DataFrame:
     )
 
 
+RATIO_COLUMNS = {
+    "previous_value": "previous_ratio",
+    "new_value": "new_ratio",
+    "difference": "ratio_difference",
+}
+
+
+def _restatements_for_display(restatements: pl.DataFrame) -> pl.DataFrame:
+    """Money changes stay Decimal; ratio changes (NRR, GRR) move to float columns, so the
+    workbook and the page show them as percentages, not as currency."""
+    ratio = pl.col("metric").is_in(RATIO_METRICS)
+    return restatements.select(
+        "quarter_label",
+        "dimension",
+        "dimension_value",
+        "metric",
+        *[pl.when(ratio).then(None).otherwise(pl.col(c)).alias(c) for c in RATIO_COLUMNS],
+        *[
+            pl.when(ratio).then(pl.col(c).cast(pl.Float64)).alias(shown)
+            for c, shown in RATIO_COLUMNS.items()
+        ],
+        "previous_as_of",
+    )
+
+
 def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
     """Read the published tables (in con) into the report's views."""
 
@@ -106,6 +132,7 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         ("Quarterly GRR", row.get("grr"), "percent"),
         (f"ARR at quarter end ({currency})", end_arr[0] if end_arr.len() else None, "money"),
     ]
+    cohorts = table("select * from rpt_cohort_retention")
     movers = table(f"""
         select m.customer_id, c.customer_name, m.csm_owner, m.segment, m.movement,
                m.start_arr, m.end_arr, m.expansion_arr, m.contraction_arr + m.churn_arr as lost_arr
@@ -135,7 +162,7 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
             + " from fct_arr_bridge where dimension = 'all' order by quarter_start"
         ),
         cohorts={
-            name: _triangle(table("select * from rpt_cohort_retention"), column)
+            name: _triangle(cohorts, column)
             for name, column in (
                 ("net", "net_retention"),
                 ("gross", "gross_retention"),
@@ -149,6 +176,6 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         .sort("lost_arr", descending=True)
         .head(TOP_MOVERS),
         quarantine=table("select * from quarantine order by extract, row_number"),
-        restatements=table("select * from restatements"),
+        restatements=_restatements_for_display(table("select * from restatements")),
         settings=table("select * from report_settings"),
     )

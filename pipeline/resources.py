@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipeline.landing import scalar
+from pipeline.landing import loaded_delivery
 from pipeline.locking import acquire_home_lock, release_home_lock
 from pipeline.settings import Settings
 
@@ -69,7 +69,7 @@ def warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Du
 
 def loaded_delivery_date(con: duckdb.DuckDBPyConnection) -> date:
     """The delivery date of the extracts currently in the raw tables."""
-    return scalar(con, "select max(delivery_date) from raw.delivery_log")
+    return loaded_delivery(con)[0]
 
 
 def run_as_of(settings: Settings, con: duckdb.DuckDBPyConnection) -> date:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.report_views import BRIDGE_COLUMNS as MONEY_METRICS
+from pipeline.report_views import RATIO_METRICS
 
-RATIO_METRICS = ("nrr", "grr", "ttm_nrr", "ttm_grr")
 KEY = ("quarter_label", "dimension", "dimension_value")
 
 RESTATEMENT_COLUMNS = """

@@ -70,3 +70,31 @@ def test_settings_record_absolute_paths_whatever_the_working_directory(tmp_path,
     record = Settings(home=".nrr", extracts_dir="extracts").as_record()
     assert record["home"] == str(tmp_path / ".nrr")
     assert record["extracts_dir"] == str(tmp_path / "extracts")
+
+
+def test_restated_ratios_are_shown_as_ratios_and_money_as_money():
+    import polars as pl
+
+    from pipeline.report_views import _restatements_for_display
+
+    money = pl.Decimal(38, 6)
+    frame = pl.DataFrame(
+        {
+            "quarter_label": ["FY2025-Q4", "FY2025-Q4"],
+            "dimension": ["all", "all"],
+            "dimension_value": ["all", "all"],
+            "metric": ["end_arr", "nrr"],
+            "previous_value": [Decimal("62400"), Decimal("1.625")],
+            "new_value": [Decimal("63600"), Decimal("1.65625")],
+            "difference": [Decimal("1200"), Decimal("0.03125")],
+            "previous_as_of": [date(2026, 9, 30)] * 2,
+        },
+        schema_overrides={c: money for c in ("previous_value", "new_value", "difference")},
+    )
+    shown = _restatements_for_display(frame)
+    assert shown.select("difference", "ratio_difference").rows() == [
+        (Decimal("1200"), None),
+        (None, 0.03125),
+    ]
+    assert shown.schema["difference"] == money
+    assert shown.schema["ratio_difference"] == pl.Float64
