@@ -20,9 +20,9 @@ NIGHTLY_SCHEDULE = "nightly_nrr_schedule"
 
 
 def _dbt_executable() -> str:
-    """dbt installed beside this interpreter (the project's venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """`nrr-dbt` (dbt that dies with the run) beside this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "nrr-dbt"
+    return str(beside) if beside.exists() else (shutil.which("nrr-dbt") or "nrr-dbt")
 
 
 def landing_run_config(delivery: str | None) -> dict:

@@ -233,7 +233,13 @@ def _unreadable(path: Path, exc: Exception) -> DeliveryRejected:
 
 
 def archive_delivery(delivery: Delivery, archive_dir: Path) -> list[dict]:
-    """Keep every file as received under archive/<date>/<sha256>/, written atomically."""
+    """Keep every file as received under archive/<date>/<sha256>/, written atomically.
+
+    Records name the archived copy relative to the archive, so a home can be moved.
+    """
+    # The run lock guarantees no other run is archiving: partial copies are from a crash.
+    for leftover in archive_dir.glob("*/*/.*.partial"):
+        leftover.unlink()
     records = []
     for extract in delivery.files.values():
         if extract.path is None:
@@ -256,13 +262,23 @@ def archive_delivery(delivery: Delivery, archive_dir: Path) -> list[dict]:
                 "extract": extract.name,
                 "file": extract.path.name,
                 "sha256": extract.checksum,
-                "archived_as": str(target),
+                "archived_as": str(target.relative_to(archive_dir)),
             }
         )
-    (archive_dir / delivery.folder.name / "checksums.json").write_text(
-        json.dumps(records, indent=2) + "\n"
+    write_atomically(
+        archive_dir / delivery.folder.name / "checksums.json", json.dumps(records, indent=2) + "\n"
     )
     return records
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one rename: a crash leaves the old file or the new one."""
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
 
 
 def _empty_extract(name: str) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import __version__
-from pipeline.landing import scalar
+from pipeline.landing import scalar, write_atomically
 from pipeline.page import write_page
 from pipeline.report_views import load_views
 from pipeline.restatements import build_restatements
@@ -40,6 +41,9 @@ PUBLISHED_TABLES = {
 }
 LATEST = "latest"
 MANIFEST = "manifest.json"
+# One line per switch of `latest`: the folders readers may have seen, oldest first.
+HISTORY = "published.jsonl"
+REPORT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}(\.\d+)?$")
 
 
 def code_version() -> dict[str, str]:
@@ -156,20 +160,65 @@ def _free_name(reports_dir: Path, as_of: date) -> Path:
 
 
 def switch_latest(reports_dir: Path, folder: Path) -> None:
-    """Point reports/latest at folder in one atomic rename."""
+    """Point reports/latest at folder in one atomic rename, then record it in the history."""
     temporary = reports_dir / f".{LATEST}-{os.getpid()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(folder.name, target_is_directory=True)
     os.replace(temporary, reports_dir / LATEST)
+    with (reports_dir / HISTORY).open("a") as history:
+        switched_at = datetime.now(UTC).isoformat(timespec="seconds")
+        history.write(json.dumps({"folder": folder.name, "switched_at": switched_at}) + "\n")
+
+
+def _report_folders(reports_dir: Path) -> list[Path]:
+    return [
+        p
+        for p in reports_dir.iterdir()
+        if REPORT_FOLDER.match(p.name) and p.is_dir() and not p.is_symlink()
+    ]
+
+
+def _published_names(reports_dir: Path) -> set[str]:
+    """Folders `latest` has pointed at: the history, plus its target now (a crash may have
+    come between the switch and the history line)."""
+    history = reports_dir / HISTORY
+    if not history.exists():  # a home from before the history: all its folders were seen
+        names = sorted(p.name for p in _report_folders(reports_dir))
+        write_atomically(history, "".join(json.dumps({"folder": n}) + "\n" for n in names))
+    names = set()
+    for line in history.read_text().splitlines():
+        try:
+            names.add(json.loads(line)["folder"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a crash
+    latest = reports_dir / LATEST
+    if latest.is_symlink():
+        names.add(os.readlink(latest))
+    return names
+
+
+def remove_crash_leftovers(reports_dir: Path) -> None:
+    """Remove what a killed publish left: staging folders, the temporary link, and complete
+    folders that `latest` never pointed at (killed between the rename and the switch).
+
+    Only call under the run lock: then nobody else is publishing.
+    """
+    for leftover in (*reports_dir.glob(".staging-*"), *reports_dir.glob(f".{LATEST}-*")):
+        if leftover.is_symlink():
+            leftover.unlink()
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+    published = _published_names(reports_dir)
+    for folder in _report_folders(reports_dir):
+        if folder.name not in published:
+            shutil.rmtree(folder)
 
 
 def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str) -> Path:
     """Write the report folder and switch latest to it; returns the folder."""
     reports_dir = settings.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
-    # The run lock guarantees no other run is publishing: leftovers are from a crash.
-    for leftover in reports_dir.glob(".staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    remove_crash_leftovers(reports_dir)
     staging = reports_dir / f".staging-{run_id}"
     staging.mkdir()
     try:

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipeline.dbt_child import PARENT_PID_VARIABLE
 from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
 from pipeline.settings import Settings
 
@@ -61,6 +62,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             as_of = run_as_of(settings, con)
         # profiles.yml reads the warehouse path from the environment (dbt runs as a subprocess).
         os.environ["NRR_WAREHOUSE_PATH"] = str(settings.warehouse_path)
+        # nrr-dbt exits if this process is gone before it is tied to it (see dbt_child).
+        os.environ[PARENT_PID_VARIABLE] = str(os.getpid())
         # Unit tests check the SQL, not the data: CI runs them (tests/integration), nights don't.
         args = [
             "build",

@@ -88,4 +88,5 @@ def test_the_default_relative_paths_make_a_rerun_a_no_op(tmp_path, monkeypatch, 
     assert sorted(p.name for p in (tmp_path / ".nrr" / "reports").iterdir()) == [
         "2026-09-30",
         "latest",
+        "published.jsonl",
     ]

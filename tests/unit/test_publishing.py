@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from pipeline.assets.checks import quarantine_summary
 from pipeline.publishing import (
+    HISTORY,
     _free_name,
     already_published,
+    remove_crash_leftovers,
     run_identity,
     switch_latest,
 )
@@ -23,7 +25,44 @@ def test_latest_switches_to_the_new_folder_and_leaves_the_old_one(tmp_path):
     switch_latest(tmp_path, new)
     assert os.readlink(tmp_path / "latest") == "2026-10-01"
     assert old.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-09-30", "2026-10-01", "latest"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "2026-09-30",
+        "2026-10-01",
+        "latest",
+        "published.jsonl",
+    ]
+    history = [json.loads(line)["folder"] for line in (tmp_path / HISTORY).read_text().splitlines()]
+    assert history == ["2026-09-30", "2026-10-01"]
+
+
+def test_crash_leftovers_go_and_every_folder_latest_ever_showed_stays(tmp_path):
+    for name in ("2026-06-30", "2026-09-30", "2026-10-31"):
+        (tmp_path / name).mkdir()
+    switch_latest(tmp_path, tmp_path / "2026-06-30")
+    switch_latest(tmp_path, tmp_path / "2026-09-30")
+    (tmp_path / ".staging-run-1" / "data_docs").mkdir(parents=True)  # killed while writing
+    (tmp_path / ".latest-4242").symlink_to("2026-10-31")  # killed before the switch
+    # 2026-10-31 was renamed into place but the run died before `latest` pointed at it.
+    remove_crash_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "2026-06-30",
+        "2026-09-30",
+        "latest",
+        "published.jsonl",
+    ]
+
+
+def test_a_home_without_history_keeps_every_folder_it_has(tmp_path):
+    for name in ("2026-06-30", "2026-09-30"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "latest").symlink_to("2026-09-30")
+    remove_crash_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "2026-06-30",
+        "2026-09-30",
+        "latest",
+        "published.jsonl",
+    ]
 
 
 def test_a_date_published_twice_gets_a_new_folder_never_the_old_one(tmp_path):
