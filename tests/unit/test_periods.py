@@ -37,3 +37,29 @@ def test_the_unfinished_quarter_is_snapshotted_at_as_of():
 def test_as_of_on_the_last_day_completes_the_quarter():
     quarters = reporting_quarters(date(2026, 1, 1), date(2026, 3, 31))
     assert [(q.label, snapshot) for q, snapshot in quarters] == [("FY2026-Q1", date(2026, 3, 31))]
+
+
+# Every fiscal start month by hand (the same table as the dbt unit tests of int_fiscal_quarters).
+EVERY_START_MONTH = {
+    1: (("FY2025-Q1", "2025-01-01", "2025-03-31"), ("FY2025-Q2", "2025-04-01", "2025-06-30")),
+    2: (("FY2025-Q4", "2024-11-01", "2025-01-31"), ("FY2026-Q1", "2025-02-01", "2025-04-30")),
+    3: (("FY2025-Q4", "2024-12-01", "2025-02-28"), ("FY2026-Q1", "2025-03-01", "2025-05-31")),
+    4: (("FY2025-Q4", "2025-01-01", "2025-03-31"), ("FY2026-Q1", "2025-04-01", "2025-06-30")),
+    5: (("FY2025-Q3", "2024-11-01", "2025-01-31"), ("FY2025-Q4", "2025-02-01", "2025-04-30")),
+    6: (("FY2025-Q3", "2024-12-01", "2025-02-28"), ("FY2025-Q4", "2025-03-01", "2025-05-31")),
+    7: (("FY2025-Q3", "2025-01-01", "2025-03-31"), ("FY2025-Q4", "2025-04-01", "2025-06-30")),
+    8: (("FY2025-Q2", "2024-11-01", "2025-01-31"), ("FY2025-Q3", "2025-02-01", "2025-04-30")),
+    9: (("FY2025-Q2", "2024-12-01", "2025-02-28"), ("FY2025-Q3", "2025-03-01", "2025-05-31")),
+    10: (("FY2025-Q2", "2025-01-01", "2025-03-31"), ("FY2025-Q3", "2025-04-01", "2025-06-30")),
+    11: (("FY2025-Q1", "2024-11-01", "2025-01-31"), ("FY2025-Q2", "2025-02-01", "2025-04-30")),
+    12: (("FY2025-Q1", "2024-12-01", "2025-02-28"), ("FY2025-Q2", "2025-03-01", "2025-05-31")),
+}
+
+
+@pytest.mark.parametrize("start_month", EVERY_START_MONTH)
+def test_every_fiscal_start_month(start_month):
+    quarters = reporting_quarters(date(2025, 1, 1), date(2025, 4, 15), start_month)
+    assert [
+        (q.label, q.quarter_start.isoformat(), q.quarter_end.isoformat()) for q, _ in quarters
+    ] == list(EVERY_START_MONTH[start_month])
+    assert [snapshot for _, snapshot in quarters][-1] == date(2025, 4, 15)
