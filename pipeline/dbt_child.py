@@ -31,6 +31,12 @@ def die_with_parent() -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        # dagster-dbt asks once per run; answering without importing dbt saves two seconds.
+        from importlib.metadata import version
+
+        print(f"Core:\n  - installed: {version('dbt-core')}")
+        return
     die_with_parent()
     from dbt.cli.main import cli
 

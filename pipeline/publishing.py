@@ -22,6 +22,7 @@ from pipeline import __version__
 from pipeline.landing import scalar, write_atomically
 from pipeline.page import write_page
 from pipeline.report_views import load_views
+from pipeline.resources import duckdb_config
 from pipeline.restatements import build_restatements
 from pipeline.settings import Settings
 from pipeline.validation import data_docs_dir
@@ -125,7 +126,7 @@ def _write_outputs(settings: Settings, folder: Path, note: str) -> dict[str, int
     """marts.duckdb (with restatements), a Parquet file per table, the workbook and the page."""
     counts = {}
     previous_marts, previous_as_of = _previous_report(settings)
-    con = duckdb.connect(str(folder / "marts.duckdb"))
+    con = duckdb.connect(str(folder / "marts.duckdb"), config=duckdb_config())
     try:
         con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
         for name, (source, order) in PUBLISHED_TABLES.items():

@@ -1,5 +1,6 @@
 """Dagster resources: the run settings and the DuckDB warehouse."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -12,6 +13,11 @@ import duckdb
 from pipeline.landing import loaded_delivery
 from pipeline.locking import acquire_home_lock, release_home_lock
 from pipeline.settings import Settings
+
+# A tuning knob, not a report setting: it changes how fast, never what is computed. dbt's
+# profile reads the same variable.
+MEMORY_LIMIT_VARIABLE = "NRR_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "4GB"
 
 
 class NrrSettingsResource(dg.ConfigurableResource):
@@ -56,11 +62,20 @@ class NrrSettingsResource(dg.ConfigurableResource):
         )
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB's own default memory limit is 80 % of the machine; beyond ours it spills to disk."""
+    return {"memory_limit": os.environ.get(MEMORY_LIMIT_VARIABLE, DEFAULT_MEMORY_LIMIT)}
+
+
 @contextmanager
 def warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the working warehouse, always closed: DuckDB has one writer per file."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+    con = duckdb.connect(
+        str(settings.warehouse_path),
+        read_only=read_only,
+        config=duckdb_config(),
+    )
     try:
         yield con
     finally:

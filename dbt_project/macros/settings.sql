@@ -1,14 +1,23 @@
+{#- A run setting: the --vars value when one is given (dbt unit tests, a manual run), else the
+    NRR_DBT_<NAME> environment variable the pipeline sets for each run. Read when SQL is
+    compiled, not when the project is parsed, so a new as-of date every night does not make
+    dbt parse the whole project again (a changed --vars value does). -#}
+{% macro run_setting(name, default) -%}
+  {%- set value = var(name, none) -%}
+  {{ return(value if value is not none else env_var('NRR_DBT_' ~ (name | upper), default)) }}
+{%- endmacro %}
+
 {#- Run settings as SQL literals. as_of_date has no default: a run must say which day it is. -#}
 {% macro as_of_date() -%}
-  {%- set value = var('as_of_date') -%}
-  {%- if value is none and execute -%}
-    {{ exceptions.raise_compiler_error("var 'as_of_date' is required (the pipeline passes NRR_AS_OF or the delivery date)") }}
+  {%- set value = run_setting('as_of_date', '') -%}
+  {%- if not value and execute -%}
+    {{ exceptions.raise_compiler_error("as_of_date is required: the pipeline sets NRR_DBT_AS_OF_DATE (NRR_AS_OF or the delivery date); by hand, pass --vars") }}
   {%- endif -%}
   cast('{{ value or "1970-01-01" }}' as date)
 {%- endmacro %}
 
 {% macro fiscal_year_start_month() -%}
-  {%- set month = var('fiscal_year_start_month') | int -%}
+  {%- set month = run_setting('fiscal_year_start_month', '1') | int -%}
   {%- if month < 1 or month > 12 -%}
     {{ exceptions.raise_compiler_error("var 'fiscal_year_start_month' must be 1-12, got " ~ month) }}
   {%- endif -%}
@@ -16,5 +25,5 @@
 {%- endmacro %}
 
 {% macro reporting_currency() -%}
-  '{{ var("reporting_currency") | upper }}'
+  '{{ run_setting("reporting_currency", "USD") | upper }}'
 {%- endmacro %}

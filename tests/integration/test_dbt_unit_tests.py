@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from pipeline.assets.dbt import DBT_PROJECT_DIR
+from pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_vars
 from pipeline.cli import EXIT_OK, main
+from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +39,8 @@ def test_every_dbt_unit_test_passes(sample_extracts, tmp_path):
             "--log-path",
             str(tmp_path / "logs"),
             "--vars",
-            json.dumps({"as_of_date": "2026-09-30"}),
+            # Explicit vars: NRR_DBT_* left in this process by an earlier job must not leak in.
+            json.dumps(dbt_vars(Settings(), date(2026, 9, 30))),
         ],
         env={**os.environ, "NRR_WAREHOUSE_PATH": str(home / "warehouse.duckdb")},
         capture_output=True,

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,15 @@ def test_a_child_whose_run_is_already_gone_exits(monkeypatch):
         timeout=30,
     ).returncode
     assert code == 1
+
+
+def test_version_answers_quickly_with_the_installed_dbt_core():
+    """dagster-dbt reads the version with this regex before each run."""
+    import re
+    from importlib.metadata import version
+
+    nrr_dbt = Path(sys.executable).parent / "nrr-dbt"
+    output = subprocess.run(
+        [str(nrr_dbt), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"(\d+\.\d+\.\d+)", output).group(1) == version("dbt-core")

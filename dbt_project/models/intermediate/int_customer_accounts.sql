@@ -21,7 +21,7 @@ chain as (
 
 select
     chain.account_id,
-    {% if var('rollup') == 'account' -%}
+    {% if run_setting('rollup', 'ultimate_parent') == 'account' -%}
     chain.account_id
     {%- else -%}
     chain.ultimate_parent_id
@@ -32,4 +32,4 @@ select
     customer.csm_owner
 from chain
 inner join {{ ref('stg_crm__accounts') }} as customer
-    on customer.account_id = {% if var('rollup') == 'account' %}chain.account_id{% else %}chain.ultimate_parent_id{% endif %}
+    on customer.account_id = {% if run_setting('rollup', 'ultimate_parent') == 'account' %}chain.account_id{% else %}chain.ultimate_parent_id{% endif %}
