@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 AS_OF = date(2026, 9, 30)
@@ -70,6 +70,7 @@ def _run_child(extracts: Path, home: Path, timings: Path) -> None:
     prepare_manifest()
     from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config
     from pipeline.settings import settings_from_env
+    from pipeline.validation import suite_runner
 
     settings = settings_from_env().with_overrides(extracts_dir=extracts, home=home)
     started = time.perf_counter()
@@ -82,9 +83,12 @@ def _run_child(extracts: Path, home: Path, timings: Path) -> None:
     seconds = dict.fromkeys(STAGES, 0.0)
     starts: dict[str, float] = {}
     intervals = []
+    run_started_at = None
     for entry in entries:
         kind, step = entry.dagster_event.event_type_value, entry.dagster_event.step_key
-        if kind == "STEP_START":
+        if kind == dg.DagsterEventType.RUN_START.value:
+            run_started_at = entry.timestamp
+        elif kind == "STEP_START":
             starts[step] = entry.timestamp
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             seconds[stage_of(step)] += entry.timestamp - starts[step]
@@ -96,9 +100,26 @@ def _run_child(extracts: Path, home: Path, timings: Path) -> None:
                 "stages": seconds,
                 "intervals": intervals,
                 "job_seconds": time.perf_counter() - started,
+                "run_started_at": run_started_at,
+                "dbt_nodes_seconds": _dbt_nodes_seconds(settings.home / "dbt_target"),
+                "ge_startup_seconds": suite_runner(settings.home / "gx").startup_seconds,
             }
         )
     )
+
+
+def _dbt_nodes_seconds(target: Path) -> float:
+    """Wall time from the first dbt node starting to the last finishing (run_results.json):
+    the dbt step minus this is dbt's fixed cost (start-up, parse, connection)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    stamps = [
+        datetime.fromisoformat(t[key].replace("Z", "+00:00")).timestamp()
+        for r in results
+        for t in r["timing"]
+        for key in ("started_at", "completed_at")
+        if t.get(key)
+    ]
+    return max(stamps) - min(stamps)
 
 
 def lower_bound_seconds(charges: Path, as_of: date) -> float:
@@ -161,7 +182,7 @@ def measure(size: int, workdir: Path) -> dict:
     subprocess.run(["rm", "-rf", str(home)], check=True)
     timings = workdir / f"timings-{size}.json"
     samples: list[tuple[float, int]] = []
-    started = time.perf_counter()
+    started, launched_at = time.perf_counter(), time.time()
     child = subprocess.Popen(
         [sys.executable, "-m", "pipeline.bench", "--child", str(extracts), str(home), str(timings)],
         stdout=subprocess.DEVNULL,
@@ -195,6 +216,11 @@ def measure(size: int, workdir: Path) -> dict:
         "peak_rss_gb": max((rss for _, rss in samples), default=0) / 1024 / 1024,
         "stage_peak_rss_gb": {k: v / 1024 / 1024 for k, v in stage_peaks.items()},
         "lower_bound_seconds": lower,
+        "fixed_seconds": {
+            "start-up to first step": result["run_started_at"] - launched_at,
+            "dbt start-up and parse": result["stages"]["dbt"] - result["dbt_nodes_seconds"],
+            "Great Expectations import and context": result["ge_startup_seconds"],
+        },
     }
 
 
@@ -240,6 +266,19 @@ def table(results: list[dict]) -> str:
             f"| {r['customers']:,} | "
             + " | ".join(f"{r['stage_peak_rss_gb'][s]:.2f}" for s in STAGES)
             + " |"
+        )
+    fixed = list(results[0]["fixed_seconds"])
+    lines += [
+        "",
+        "| customers | " + " | ".join(f"{name} s" for name in fixed) + " | fixed overhead s |",
+        "|" + "---|" * (len(fixed) + 2),
+    ]
+    for r in results:
+        parts = [r["fixed_seconds"][name] for name in fixed]
+        lines.append(
+            f"| {r['customers']:,} | "
+            + " | ".join(f"{p:.1f}" for p in parts)
+            + f" | {sum(parts):.1f} |"
         )
     return "\n".join(lines)
 

@@ -594,6 +594,32 @@ def _arr36(amount: pl.Expr, period: pl.Expr) -> pl.Expr:
     return amount * period.replace_strict(ARR_FACTOR_36, default=None, return_dtype=pl.Int64)
 
 
+CHECKED_CHARGE_COLUMNS = (
+    "_row_number",
+    "customer_id",
+    "currency",
+    "reason",
+    "detail",
+    "start",
+    "end",
+    "amount_value",
+    "period_value",
+    "arr_bearing",
+)
+
+
+def raw_values(checked: pl.LazyFrame, raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Checked rows (few: the broken ones) with the raw columns they do not carry yet."""
+    carried = set(checked.collect_schema().names()) - {"_row_number"}
+    row_numbers = checked.select("_row_number").collect()["_row_number"]
+    wanted = raw.filter(pl.col("_row_number").is_in(row_numbers.implode()))
+    return checked.join(
+        wanted.select(c for c in raw.collect_schema().names() if c not in carried),
+        on="_row_number",
+        how="left",
+    )
+
+
 def check_charges(
     charges: pl.LazyFrame,
     checked_accounts: pl.LazyFrame,
@@ -624,7 +650,10 @@ def check_charges(
             period_value=pl.col("billing_period_months").cast(pl.Int64, strict=False),
             arr_bearing=pl.col("charge_type").is_in(ARR_BEARING_CHARGE_TYPES),
         )
-    ).collect()
+        # Only what the later rules need: the raw text of the few broken rows is joined back
+        # at the end (raw_values), so tens of millions of rows never sit in memory as text.
+        .select(CHECKED_CHARGE_COLUMNS)
+    ).collect(engine="streaming")
 
     bearing = rowwise.filter(
         pl.col("reason").is_null()
@@ -797,7 +826,8 @@ def build_quarantine(
     rates = valid_rates(checked_rates, ctx.reporting_currency)
     checked_accounts = check_accounts(accounts, ctx.rollup)
     checked_charges = check_charges(charges, checked_accounts, rates, ctx)
-    staked = arr_at_stake(checked_charges.filter(pl.col("reason").is_not_null()), rates, ctx)
+    broken = checked_charges.filter(pl.col("reason").is_not_null()).collect().lazy()
+    staked = arr_at_stake(raw_values(broken, charges), rates, ctx)
     parts = [
         _to_quarantine(staked, "billing_charges", EXTRACT_COLUMNS["billing_charges"]),
         _to_quarantine(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),

@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipeline.resources import NrrSettingsResource, warehouse
 from pipeline.settings import Settings
-from pipeline.validation import suite_runner
+from pipeline.validation import suite_runner, validation_query
 
 # Checked asset -> warehouse table. The suite is expectations/<asset key joined by __>.json.
 CHECKED_TABLES: dict[dg.AssetKey, str] = {
@@ -64,7 +64,8 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
         settings = nrr.settings()
         is_quarantine = asset_key == dg.AssetKey(["raw", "quarantine"])
         with warehouse(settings, read_only=True) as con:
-            frame = con.sql(f"select * from {table}").df()
+            table_columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
+            frame = con.sql(validation_query(name, table, table_columns)).df()
             by_reason = con.execute(QUARANTINE_BY_REASON).fetchall() if is_quarantine else []
         outcome = suite_runner(settings.home / "gx").validate(
             name, frame, suite_parameters(settings)

@@ -1,6 +1,8 @@
 """Landing assets: one per extract (keys raw/<extract>, the dbt source names), and the
 quarantine that the row rules produce from them."""
 
+import shutil
+
 import dagster as dg
 import polars as pl
 
@@ -11,6 +13,7 @@ from pipeline.landing import (
     inspect_delivery,
     load_raw_tables,
     loaded_delivery,
+    scan_raw_tables,
 )
 from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
@@ -82,15 +85,19 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
     """Rows of the delivery that break a contract rule, with reason, detail, raw values and
     the ARR they carry. Staging excludes exactly these rows."""
     settings = nrr.settings()
+    staging = settings.home / "staging" / "quarantine"
     with warehouse(settings) as con:
         as_of = run_as_of(settings, con)
-        frames = {name: con.sql(f"select * from raw.{name}").pl().lazy() for name in RAW_KEYS}
         rules = RuleContext(
             settings.reporting_currency, settings.fiscal_year_start_month, as_of, settings.rollup
         )
-        table = build_quarantine(
-            frames["billing_charges"], frames["crm_accounts"], frames["fx_rates"], rules
-        )
+        try:
+            frames = scan_raw_tables(con, staging)
+            table = build_quarantine(
+                frames["billing_charges"], frames["crm_accounts"], frames["fx_rates"], rules
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         con.register("quarantine_frame", table.to_arrow())
         con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
         con.unregister("quarantine_frame")

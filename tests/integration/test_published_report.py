@@ -182,7 +182,11 @@ def test_quarantined_arr_above_the_threshold_blocks_publishing(crafted_run, caps
     assert "unknown_account: 1 rows, ARR 6,000.00" in message
     assert "bad_amount: 1 rows, ARR 0.00" in message
     assert os.readlink(home / "reports" / "latest") == "2026-09-30"
-    assert sorted(p.name for p in (home / "reports").iterdir()) == ["2026-09-30", "latest"]
+    assert sorted(p.name for p in (home / "reports").iterdir()) == [
+        "2026-09-30",
+        "latest",
+        "published.jsonl",
+    ]
 
 
 def test_a_threshold_above_the_quarantined_arr_lets_it_publish(crafted_run, monkeypatch):

@@ -1,0 +1,29 @@
+"""What a suite reads: values only of the columns its expectations inspect."""
+
+import duckdb
+
+from pipeline.validation import suite_columns, validation_query
+
+
+def test_the_raw_suite_reads_the_lineage_values_and_only_the_names_of_the_rest():
+    assert suite_columns("raw__billing_charges") == {
+        "_delivery_date",
+        "_source_file",
+        "_row_number",
+    }
+    con = duckdb.connect()
+    con.execute(
+        "create table charges as select 7 as _row_number, 'f.csv' as _source_file, "
+        "date '2026-09-30' as _delivery_date, '12.00' as amount"
+    )
+    columns = ["_delivery_date", "_source_file", "_row_number", "amount"]
+    frame = con.sql(validation_query("raw__billing_charges", "charges", columns)).df()
+    assert list(frame.columns) == columns
+    assert frame["_row_number"].tolist() == [7]
+    assert frame["_source_file"].tolist() == ["f.csv"]
+    assert frame["amount"].isna().all()
+
+
+def test_compound_and_pair_expectations_count_as_reading_their_columns():
+    assert {"customer_id", "quarter_label"} <= suite_columns("fct_arr_movements")
+    assert {"extract", "row_number", "arr_at_stake"} <= suite_columns("raw__quarantine")
