@@ -37,11 +37,15 @@ lint: env
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/ruff format --check pipeline tests
 
-# The whole suite, the Spark equivalence test included (Java 17 is on the machine).
+# The whole suite, the Spark equivalence test included (Java 17 is on the machine). The
+# Spark test runs beside the rest (its JVM mostly waits on its own); its log follows.
 test: EXTRAS = --extra spark
 test: manifest lint browser
-	$(BIN)/pytest
-	$(BIN)/pytest -m spark -p no:cacheprovider
+	@$(BIN)/pytest -m spark -p no:cacheprovider > .spark-test.log 2>&1 & spark=$$!; \
+	$(BIN)/pytest; suite=$$?; \
+	wait $$spark; spark_status=$$?; \
+	echo "--- Spark equivalence test (make test-spark) ---"; cat .spark-test.log; \
+	test $$suite -eq 0 -a $$spark_status -eq 0
 
 test-spark: EXTRAS = --extra spark
 test-spark: manifest
@@ -56,4 +60,4 @@ format: env
 	$(BIN)/ruff check --fix pipeline tests
 
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs .nrr extracts .bench metastore_db spark-warehouse derby.log
+	rm -rf $(VENV) .spark-test.log dbt_project/target dbt_project/logs .nrr extracts .bench metastore_db spark-warehouse derby.log
