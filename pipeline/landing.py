@@ -339,18 +339,6 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_
     return counts
 
 
-def scan_raw_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, pl.LazyFrame]:
-    """The raw tables as lazy Parquet scans (written to `folder`), so Polars reads only the
-    columns and rows a plan needs, in batches, instead of whole tables in memory."""
-    folder.mkdir(parents=True, exist_ok=True)
-    frames = {}
-    for name in EXTRACT_COLUMNS:
-        path = folder / f"{name}.parquet"
-        con.execute(f"copy {RAW_SCHEMA}.{name} to '{path}' (format parquet)")
-        frames[name] = pl.scan_parquet(path)
-    return frames
-
-
 def loaded_delivery(con: duckdb.DuckDBPyConnection) -> tuple[date | None, dict[str, str]]:
     """Date and file checksums of the delivery currently in the raw tables."""
     exists = scalar(

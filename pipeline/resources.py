@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 
 from pipeline.landing import loaded_delivery
 from pipeline.locking import acquire_home_lock, release_home_lock
@@ -80,6 +81,20 @@ def warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Du
         yield con
     finally:
         con.close()
+
+
+def scan_tables(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, str], folder: Path
+) -> dict[str, pl.LazyFrame]:
+    """Warehouse tables as lazy Parquet scans (written to `folder`): Polars then reads only
+    the columns a plan uses, in batches, instead of holding whole tables in memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = {}
+    for name, table in tables.items():
+        path = folder / f"{name}.parquet"
+        con.execute(f"copy {table} to '{path}' (format parquet)")
+        frames[name] = pl.scan_parquet(path)
+    return frames
 
 
 def loaded_delivery_date(con: duckdb.DuckDBPyConnection) -> date:

@@ -64,7 +64,7 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
         settings = nrr.settings()
         is_quarantine = asset_key == dg.AssetKey(["raw", "quarantine"])
         with warehouse(settings, read_only=True) as con:
-            table_columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
+            table_columns = [row[:2] for row in con.execute(f"describe {table}").fetchall()]
             frame = con.sql(validation_query(name, table, table_columns)).df()
             by_reason = con.execute(QUARANTINE_BY_REASON).fetchall() if is_quarantine else []
         outcome = suite_runner(settings.home / "gx").validate(

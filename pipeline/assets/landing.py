@@ -13,10 +13,9 @@ from pipeline.landing import (
     inspect_delivery,
     load_raw_tables,
     loaded_delivery,
-    scan_raw_tables,
 )
 from pipeline.quarantine import RuleContext, build_quarantine
-from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+from pipeline.resources import NrrSettingsResource, run_as_of, scan_tables, warehouse
 
 LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
@@ -92,7 +91,7 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
             settings.reporting_currency, settings.fiscal_year_start_month, as_of, settings.rollup
         )
         try:
-            frames = scan_raw_tables(con, staging)
+            frames = scan_tables(con, {n: f"raw.{n}" for n in RAW_KEYS}, staging)
             table = build_quarantine(
                 frames["billing_charges"], frames["crm_accounts"], frames["fx_rates"], rules
             )

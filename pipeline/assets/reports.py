@@ -1,12 +1,19 @@
 """Retention reports (Polars) and publishing."""
 
 import json
+import shutil
 
 import dagster as dg
 import polars as pl
 
 from pipeline.publishing import publish_report
-from pipeline.resources import NrrSettingsResource, loaded_delivery_date, run_as_of, warehouse
+from pipeline.resources import (
+    NrrSettingsResource,
+    loaded_delivery_date,
+    run_as_of,
+    scan_tables,
+    warehouse,
+)
 from pipeline.retention import cohort_retention, nrr_quarterly
 
 REPORTS_GROUP = "reports"
@@ -38,16 +45,24 @@ REPORT_TABLES = ("rpt_nrr_quarterly", "rpt_cohort_retention")
 def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
     """Read the marts once, compute both reports in one Polars collect, write them back."""
     settings = nrr.settings()
+    staging = settings.home / "staging" / "retention"
     with warehouse(settings) as con:
-        movements = con.sql("select * from main.fct_arr_movements").pl().lazy()
-        quarters = con.sql("select * from main.int_fiscal_quarters").pl().lazy()
-        restated = con.sql("select * from main.int_customer_restated_arr").pl().lazy()
-        quarterly, cohorts = pl.collect_all(
-            [
-                nrr_quarterly(movements, quarters, restated),
-                cohort_retention(movements, quarters, restated),
-            ]
-        )
+        try:
+            inputs = scan_tables(
+                con, {key.path[-1]: f"main.{key.path[-1]}" for key in RETENTION_INPUTS}, staging
+            )
+            movements = inputs["fct_arr_movements"]
+            quarters = inputs["int_fiscal_quarters"]
+            restated = inputs["int_customer_restated_arr"]
+            quarterly, cohorts = pl.collect_all(
+                [
+                    nrr_quarterly(movements, quarters, restated),
+                    cohort_retention(movements, quarters, restated),
+                ],
+                engine="streaming",
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
             con.register("report_frame", frame.to_arrow())
             con.execute(f"create or replace table main.{name} as select * from report_frame")

@@ -16,12 +16,21 @@ def test_the_raw_suite_reads_the_lineage_values_and_only_the_names_of_the_rest()
         "create table charges as select 7 as _row_number, 'f.csv' as _source_file, "
         "date '2026-09-30' as _delivery_date, '12.00' as amount"
     )
-    columns = ["_delivery_date", "_source_file", "_row_number", "amount"]
+    columns = [row[:2] for row in con.execute("describe charges").fetchall()]
     frame = con.sql(validation_query("raw__billing_charges", "charges", columns)).df()
-    assert list(frame.columns) == columns
+    assert list(frame.columns) == ["_delivery_date", "_source_file", "_row_number", "amount"]
     assert frame["_row_number"].tolist() == [7]
     assert frame["_source_file"].tolist() == ["f.csv"]
     assert frame["amount"].isna().all()
+
+
+def test_money_reaches_pandas_as_float():
+    con = duckdb.connect()
+    con.execute("create table q as select cast(6000.125 as decimal(38, 6)) as arr_at_stake")
+    columns = [row[:2] for row in con.execute("describe q").fetchall()]
+    frame = con.sql(validation_query("raw__quarantine", "q", columns)).df()
+    assert frame["arr_at_stake"].dtype == "float64"
+    assert frame["arr_at_stake"].tolist() == [6000.125]
 
 
 def test_compound_and_pair_expectations_count_as_reading_their_columns():
