@@ -18,7 +18,7 @@ def test_the_raw_suite_reads_the_lineage_values_and_only_the_names_of_the_rest()
     )
     columns = [row[:2] for row in con.execute("describe charges").fetchall()]
     frame = con.sql(validation_query("raw__billing_charges", "charges", columns)).df()
-    assert list(frame.columns) == ["_delivery_date", "_source_file", "_row_number", "amount"]
+    assert list(frame.columns) == ["_row_number", "_source_file", "_delivery_date", "amount"]
     assert frame["_row_number"].tolist() == [7]
     assert frame["_source_file"].tolist() == ["f.csv"]
     assert frame["amount"].isna().all()
