@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipeline.resources import NrrSettingsResource, warehouse
 from pipeline.settings import Settings
-from pipeline.validation import suite_runner, validation_query
+from pipeline.validation import read_frame, suite_runner, validation_query
 
 # Checked asset -> warehouse table. The suite is expectations/<asset key joined by __>.json.
 CHECKED_TABLES: dict[dg.AssetKey, str] = {
@@ -65,7 +65,7 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
         is_quarantine = asset_key == dg.AssetKey(["raw", "quarantine"])
         with warehouse(settings, read_only=True) as con:
             table_columns = [row[:2] for row in con.execute(f"describe {table}").fetchall()]
-            frame = con.sql(validation_query(name, table, table_columns)).df()
+            frame = read_frame(con, validation_query(name, table, table_columns))
             by_reason = con.execute(QUARANTINE_BY_REASON).fetchall() if is_quarantine else []
         outcome = suite_runner(settings.home / "gx").validate(
             name, frame, suite_parameters(settings)

@@ -2,7 +2,7 @@
 
 import duckdb
 
-from pipeline.validation import suite_columns, validation_query
+from pipeline.validation import read_frame, suite_columns, validation_query
 
 
 def test_the_raw_suite_reads_the_lineage_values_and_only_the_names_of_the_rest():
@@ -17,7 +17,7 @@ def test_the_raw_suite_reads_the_lineage_values_and_only_the_names_of_the_rest()
         "date '2026-09-30' as _delivery_date, '12.00' as amount"
     )
     columns = [row[:2] for row in con.execute("describe charges").fetchall()]
-    frame = con.sql(validation_query("raw__billing_charges", "charges", columns)).df()
+    frame = read_frame(con, validation_query("raw__billing_charges", "charges", columns))
     assert list(frame.columns) == ["_row_number", "_source_file", "_delivery_date", "amount"]
     assert frame["_row_number"].tolist() == [7]
     assert frame["_source_file"].tolist() == ["f.csv"]
@@ -28,7 +28,7 @@ def test_money_reaches_pandas_as_float():
     con = duckdb.connect()
     con.execute("create table q as select cast(6000.125 as decimal(38, 6)) as arr_at_stake")
     columns = [row[:2] for row in con.execute("describe q").fetchall()]
-    frame = con.sql(validation_query("raw__quarantine", "q", columns)).df()
+    frame = read_frame(con, validation_query("raw__quarantine", "q", columns))
     assert frame["arr_at_stake"].dtype == "float64"
     assert frame["arr_at_stake"].tolist() == [6000.125]
 
