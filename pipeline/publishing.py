@@ -184,8 +184,8 @@ def _published_names(reports_dir: Path) -> set[str]:
     come between the switch and the history line)."""
     history = reports_dir / HISTORY
     if not history.exists():  # a home from before the history: all its folders were seen
-        names = sorted(p.name for p in _report_folders(reports_dir))
-        write_atomically(history, "".join(json.dumps({"folder": n}) + "\n" for n in names))
+        existing = sorted(p.name for p in _report_folders(reports_dir))
+        write_atomically(history, "".join(json.dumps({"folder": n}) + "\n" for n in existing))
     names = set()
     for line in history.read_text().splitlines():
         try:

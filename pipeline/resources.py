@@ -1,6 +1,7 @@
 """Dagster resources: the run settings and the DuckDB warehouse."""
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -83,18 +84,23 @@ def warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Du
         con.close()
 
 
-def scan_tables(
+@contextmanager
+def parquet_scans(
     con: duckdb.DuckDBPyConnection, tables: dict[str, str], folder: Path
-) -> dict[str, pl.LazyFrame]:
-    """Warehouse tables as lazy Parquet scans (written to `folder`): Polars then reads only
-    the columns a plan uses, in batches, instead of holding whole tables in memory."""
+) -> Iterator[dict[str, pl.LazyFrame]]:
+    """Warehouse tables as lazy Parquet scans (written to `folder`, removed on exit, so
+    collect inside): Polars then reads only the columns a plan uses, in batches, instead of
+    holding whole tables in memory."""
     folder.mkdir(parents=True, exist_ok=True)
-    frames = {}
-    for name, table in tables.items():
-        path = folder / f"{name}.parquet"
-        con.execute(f"copy {table} to '{path}' (format parquet)")
-        frames[name] = pl.scan_parquet(path)
-    return frames
+    try:
+        frames = {}
+        for name, table in tables.items():
+            path = folder / f"{name}.parquet"
+            con.execute(f"copy {table} to '{path}' (format parquet)")
+            frames[name] = pl.scan_parquet(path)
+        yield frames
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def loaded_delivery_date(con: duckdb.DuckDBPyConnection) -> date:

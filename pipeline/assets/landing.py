@@ -1,8 +1,6 @@
 """Landing assets: one per extract (keys raw/<extract>, the dbt source names), and the
 quarantine that the row rules produce from them."""
 
-import shutil
-
 import dagster as dg
 import polars as pl
 
@@ -15,7 +13,7 @@ from pipeline.landing import (
     loaded_delivery,
 )
 from pipeline.quarantine import RuleContext, build_quarantine
-from pipeline.resources import NrrSettingsResource, run_as_of, scan_tables, warehouse
+from pipeline.resources import NrrSettingsResource, parquet_scans, run_as_of, warehouse
 
 LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
@@ -84,19 +82,16 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
     """Rows of the delivery that break a contract rule, with reason, detail, raw values and
     the ARR they carry. Staging excludes exactly these rows."""
     settings = nrr.settings()
-    staging = settings.home / "staging" / "quarantine"
     with warehouse(settings) as con:
         as_of = run_as_of(settings, con)
         rules = RuleContext(
             settings.reporting_currency, settings.fiscal_year_start_month, as_of, settings.rollup
         )
-        try:
-            frames = scan_tables(con, {n: f"raw.{n}" for n in RAW_KEYS}, staging)
+        raw_tables = {name: f"raw.{name}" for name in RAW_KEYS}
+        with parquet_scans(con, raw_tables, settings.home / "staging" / "quarantine") as raw:
             table = build_quarantine(
-                frames["billing_charges"], frames["crm_accounts"], frames["fx_rates"], rules
+                raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
             )
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         con.register("quarantine_frame", table.to_arrow())
         con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
         con.unregister("quarantine_frame")

@@ -1,7 +1,6 @@
 """Retention reports (Polars) and publishing."""
 
 import json
-import shutil
 
 import dagster as dg
 import polars as pl
@@ -10,8 +9,8 @@ from pipeline.publishing import publish_report
 from pipeline.resources import (
     NrrSettingsResource,
     loaded_delivery_date,
+    parquet_scans,
     run_as_of,
-    scan_tables,
     warehouse,
 )
 from pipeline.retention import cohort_retention, nrr_quarterly
@@ -45,12 +44,9 @@ REPORT_TABLES = ("rpt_nrr_quarterly", "rpt_cohort_retention")
 def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
     """Read the marts once, compute both reports in one Polars collect, write them back."""
     settings = nrr.settings()
-    staging = settings.home / "staging" / "retention"
+    marts = {key.path[-1]: f"main.{key.path[-1]}" for key in RETENTION_INPUTS}
     with warehouse(settings) as con:
-        try:
-            inputs = scan_tables(
-                con, {key.path[-1]: f"main.{key.path[-1]}" for key in RETENTION_INPUTS}, staging
-            )
+        with parquet_scans(con, marts, settings.home / "staging" / "retention") as inputs:
             movements = inputs["fct_arr_movements"]
             quarters = inputs["int_fiscal_quarters"]
             restated = inputs["int_customer_restated_arr"]
@@ -61,8 +57,6 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
                 ],
                 engine="streaming",
             )
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
             con.register("report_frame", frame.to_arrow())
             con.execute(f"create or replace table main.{name} as select * from report_frame")
