@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 EXTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "billing_charges": (
         "charge_id",
@@ -36,4 +38,22 @@ FILE_SUFFIXES = (".csv", ".parquet")
 
 CHARGE_TYPES = ("recurring", "usage", "one_time")
 ARR_BEARING_CHARGE_TYPES = ("recurring", "usage")
-BILLING_PERIODS = (1, 3, 6, 12, 24, 36)
+# A billing period is a whole number of months in this range (`12.0` reads as 12).
+BILLING_PERIOD_MONTHS = (1, 120)
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How many digits a delivered number may have before and after the decimal point.
+
+    The limits are what the warehouse carries exactly: amounts as DECIMAL(20, 6), quantities
+    as DECIMAL(18, 4), FX rates as DECIMAL(30, 18) (the dbt staging casts say the same)."""
+
+    integer_digits: int
+    decimals: int
+    signed: bool = False
+
+
+AMOUNT_FORMAT = NumberFormat(integer_digits=14, decimals=6, signed=True)
+QUANTITY_FORMAT = NumberFormat(integer_digits=14, decimals=4)
+RATE_FORMAT = NumberFormat(integer_digits=12, decimals=18)

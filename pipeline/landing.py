@@ -175,14 +175,15 @@ def inspect_delivery(extracts_dir: Path, delivery: str | None, reporting_currenc
             )
         files[name] = ExtractFile(name, path, _sha256(path))
     delivery_date = date.fromisoformat(folder.name)
-    if files["fx_rates"].path is None:
-        foreign = _foreign_currencies(files["billing_charges"].path, reporting_currency)
-        if foreign:
-            raise DeliveryRejected(
-                f"Delivery {folder.name} has charges in {', '.join(foreign)} but no fx_rates "
-                f"extract to convert them to {reporting_currency}; nothing is converted at 1.0.",
-                file="fx_rates.csv",
-            )
+    foreign = _foreign_currencies(files["billing_charges"].path, reporting_currency)
+    if files["fx_rates"].path is not None:
+        _check_quoted_to_reporting(files["fx_rates"].path, reporting_currency, foreign)
+    elif foreign:
+        raise DeliveryRejected(
+            f"Delivery {folder.name} has charges in {', '.join(foreign)} but no fx_rates "
+            f"extract to convert them to {reporting_currency}; nothing is converted at 1.0.",
+            file="fx_rates.csv",
+        )
     return Delivery(delivery_date, folder, files)
 
 
@@ -194,12 +195,56 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Enough zeros to write any double positionally (its exponent is at most 308).
+_ZEROS = "0" * 400
+
+
+def _zeros(count: pl.Expr) -> pl.Expr:
+    return pl.lit(_ZEROS).str.slice(0, count)
+
+
+def float_text(value: pl.Expr) -> pl.Expr:
+    """A float as its shortest decimal text, never in exponent form: 300.00000000000006 stays
+    '300.00000000000006', 1e+16 becomes '10000000000000000', -2.5e-7 '-0.00000025'. The row
+    rules then read the exact value that the source's double held, or say why they cannot."""
+    text = value.cast(pl.String)
+    parts = text.str.extract_groups(r"^(-?)([0-9]+)(?:\.([0-9]+))?e([+-]?[0-9]+)$")
+    sign, whole = parts.struct.field("1"), parts.struct.field("2")
+    digits = whole + parts.struct.field("3").fill_null("")
+    point = whole.str.len_chars().cast(pl.Int64) + parts.struct.field("4").cast(pl.Int64)
+    lead = pl.max_horizontal(-point, pl.lit(0))
+    trail = pl.max_horizontal(point - digits.str.len_chars().cast(pl.Int64), pl.lit(0))
+    padded = _zeros(lead) + digits + _zeros(trail)
+    at = point + lead
+    integer = padded.str.slice(0, at)
+    fraction = padded.str.slice(at)
+    positional = (
+        sign
+        + pl.when(integer == "").then(pl.lit("0")).otherwise(integer)
+        + pl.when(fraction == "").then(pl.lit("")).otherwise(pl.lit(".") + fraction)
+    )
+    return pl.when(whole.is_not_null()).then(positional).otherwise(text)
+
+
+def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_float():
+        return float_text(pl.col(column))
+    return pl.col(column).cast(pl.String)
+
+
 def scan_extract(path: Path) -> pl.LazyFrame:
-    """All contract columns as text plus a 1-based _row_number (the record's position)."""
+    """All contract columns as text plus a 1-based _row_number (the record's position).
+
+    Typed Parquet columns become text as the source wrote them: integers and decimals as
+    digits, doubles through their shortest decimal form (float_text)."""
     name = path.stem
     columns = EXTRACT_COLUMNS[name]
     if path.suffix == ".parquet":
         frame = pl.scan_parquet(path)
+        schema = frame.collect_schema()
+        return frame.with_row_index("_row_number", offset=1).select(
+            pl.col("_row_number").cast(pl.Int64), *[_as_text(c, schema[c]) for c in columns]
+        )
     else:
         frame = pl.scan_csv(
             path,
@@ -209,19 +254,66 @@ def scan_extract(path: Path) -> pl.LazyFrame:
         )
         frame = frame.rename(lambda c: c.lstrip("\ufeff").strip())
     return frame.with_row_index("_row_number", offset=1).select(
-        pl.col("_row_number").cast(pl.Int64),
-        *[pl.col(c).cast(pl.String) for c in columns],
+        pl.col("_row_number").cast(pl.Int64), *[pl.col(c) for c in columns]
     )
+
+
+def _read_upper_cased(path: Path) -> pl.DataFrame:
+    """A (small) extract's rows, its currency codes upper-cased (the contract's letter-case
+    rule)."""
+    try:
+        return (
+            scan_extract(path)
+            .select(pl.exclude("_row_number"))
+            .with_columns(pl.col("currency").str.to_uppercase())
+            .collect()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise _unreadable(path, exc) from exc
 
 
 def _foreign_currencies(path: Path, reporting_currency: str) -> list[str]:
     try:
         currencies = (
-            scan_extract(path).select(pl.col("currency").unique()).collect()["currency"].to_list()
+            scan_extract(path)
+            .select(pl.col("currency").str.to_uppercase().unique())
+            .collect()["currency"]
+            .to_list()
         )
     except pl.exceptions.PolarsError as exc:
         raise _unreadable(path, exc) from exc
     return sorted(c for c in currencies if c and c != reporting_currency)
+
+
+def _check_quoted_to_reporting(path: Path, reporting_currency: str, foreign: list[str]) -> None:
+    """Reject an fx_rates file that quotes the reporting currency at a rate other than 1: its
+    rates are to another currency, and converting with them would misstate every figure."""
+    rates = _read_upper_cased(path)
+    own = rates.filter(
+        (pl.col("currency") == reporting_currency)
+        & (pl.col("rate_to_reporting").cast(pl.Decimal(38, 18), strict=False) != 1)
+    )
+    if own.is_empty():
+        return
+    quoted = sorted(c for c in rates["currency"].drop_nulls().unique() if c != reporting_currency)
+    unquoted = [c for c in foreign if c not in quoted]
+    first = own.row(0, named=True)
+    raise DeliveryRejected(
+        f"{path.name} quotes the reporting currency {reporting_currency} at "
+        f"{first['rate_to_reporting']} on {first['rate_date']} ({own.height} rows not at 1): "
+        f"its rates are to another currency, not to {reporting_currency} "
+        "(NRR_REPORTING_CURRENCY). "
+        + (
+            f"Charges are also in {', '.join(unquoted)}, which the file does not quote: "
+            "probably the currency it is quoted to. "
+            if unquoted
+            else ""
+        )
+        + "Set NRR_REPORTING_CURRENCY to the currency the file is quoted to, or deliver rates "
+        f"quoted to {reporting_currency}.",
+        file=path.name,
+        column="rate_to_reporting",
+    )
 
 
 def _unreadable(path: Path, exc: Exception) -> DeliveryRejected:

@@ -2,8 +2,12 @@
 
 Pure Polars. Each row gets the first rule it breaks, in the order the contract lists them,
 and a human-readable detail. Nothing is repaired: a row is either valid as received or
-quarantined. The customer-level rules (missing_fx_rate, negative_customer_arr) are applied
-to the rows that pass every row-level rule.
+quarantined (the one normalisation the contract allows: currency codes in any letter case
+read as upper case). The customer-level rules (missing_fx_rate, negative_customer_arr) are
+applied to the rows that pass every row-level rule.
+
+Every quarantined charge that may carry revenue is valued (`arr_at_stake`) or, when its ARR
+cannot be valued, flagged `unvalued`: the publish gate counts both.
 """
 
 from __future__ import annotations
@@ -11,10 +15,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import polars as pl
 
-from pipeline.contracts import ARR_BEARING_CHARGE_TYPES, BILLING_PERIODS, CHARGE_TYPES
+from pipeline.contracts import (
+    AMOUNT_FORMAT,
+    ARR_BEARING_CHARGE_TYPES,
+    BILLING_PERIOD_MONTHS,
+    CHARGE_TYPES,
+    QUANTITY_FORMAT,
+    RATE_FORMAT,
+    NumberFormat,
+)
+from pipeline.landing import DeliveryRejected
 from pipeline.periods import reporting_quarters
 
 # Active ISO-4217 codes.
@@ -179,19 +193,21 @@ ISO_4217 = frozenset(
     ]
 )
 
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# ASCII digits only: a regex `\d` also matches full-width and other Unicode digits.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 )
-AMOUNT_PATTERN = r"^-?\d{1,14}(\.\d{1,4})?$"
-QUANTITY_PATTERN = r"^\d{1,14}(\.\d{1,4})?$"
-RATE_PATTERN = r"^\d{1,10}(\.\d{1,12})?$"
+PERIOD_PATTERN = r"^[0-9]{1,3}(\.0+)?$"
 
-AMOUNT = pl.Decimal(18, 4)
-RATE = pl.Decimal(22, 12)
+AMOUNT = pl.Decimal(20, AMOUNT_FORMAT.decimals)
+QUANTITY = pl.Decimal(18, QUANTITY_FORMAT.decimals)
+RATE = pl.Decimal(30, RATE_FORMAT.decimals)
 ARR = pl.Decimal(38, 6)
-# 36 x ARR = amount x (432 / billing_period_months), an integer factor for every period.
-ARR_FACTOR_36 = {period: 432 // period for period in BILLING_PERIODS}
+# Intermediate money: exact products of amounts (6 decimals) and rates (18 decimals) are
+# rounded to 18 decimals, far below the millionth that ARR is carried at.
+WIDE = pl.Decimal(38, 18)
 
 QUARANTINE_SCHEMA = {
     "delivery_date": pl.Date,
@@ -202,6 +218,7 @@ QUARANTINE_SCHEMA = {
     "detail": pl.String,
     "raw_record": pl.String,
     "arr_at_stake": ARR,
+    "unvalued": pl.Boolean,
 }
 
 
@@ -211,6 +228,15 @@ class RuleContext:
     fiscal_year_start_month: int
     as_of: date
     rollup: str = "ultimate_parent"
+
+
+@dataclass(frozen=True)
+class QuarantineResult:
+    """The quarantine table and what the publish gate measures it against."""
+
+    table: pl.DataFrame
+    valid_arr: Decimal  # ARR at as-of of the charges that passed every rule
+    has_arr: bool  # some valid recurring or usage charge is in force at a reported snapshot
 
 
 def _blank(column: str) -> pl.Expr:
@@ -253,6 +279,63 @@ def _quote(column: str) -> pl.Expr:
 
 def _with_raw_record(frame: pl.LazyFrame, columns: tuple[str, ...]) -> pl.LazyFrame:
     return frame.with_columns(raw_record=pl.struct(list(columns)).struct.json_encode())
+
+
+def _number_pattern(form: NumberFormat) -> str:
+    sign = "-?" if form.signed else ""
+    return rf"^{sign}[0-9]{{1,{form.integer_digits}}}(\.[0-9]{{1,{form.decimals}}})?$"
+
+
+def readable_number(column: str, form: NumberFormat) -> pl.Expr:
+    """True when the text is a decimal number within the format's digits."""
+    return pl.col(column).fill_null("").str.contains(_number_pattern(form))
+
+
+def number_rules(
+    code: str, column: str, form: NumberFormat, positive: bool
+) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """The rules of one number column, each with the detail that says what is wrong:
+    not a number, too many digits before or after the decimal point, or not > 0."""
+    text = pl.col(column).fill_null("")
+    sign = "-?" if form.signed else ""
+    what = "a number > 0" if positive else "a decimal number"
+    rules = [
+        (
+            code,
+            ~text.str.contains(rf"^{sign}[0-9]+(\.[0-9]+)?$"),
+            pl.format(f"{column} {{}} is not {what}", _quote(column)),
+        ),
+        (
+            code,
+            ~text.str.contains(rf"^{sign}[0-9]{{1,{form.integer_digits}}}(\.|$)"),
+            pl.format(
+                f"{column} {{}} has more than {form.integer_digits} digits before the decimal "
+                "point",
+                _quote(column),
+            ),
+        ),
+        (
+            code,
+            ~text.str.contains(_number_pattern(form)),
+            pl.format(
+                f"{column} {{}} has more than {form.decimals} decimal places", _quote(column)
+            ),
+        ),
+    ]
+    if positive:
+        rules.append(
+            (
+                code,
+                text.str.replace_all(r"[0.]", "") == "",
+                pl.format(f"{column} {{}} is not {what}", _quote(column)),
+            )
+        )
+    return rules
+
+
+def _currency_code(column: str = "currency") -> pl.Expr:
+    """Currency codes are read in any letter case and normalised to upper case."""
+    return pl.col(column).str.to_uppercase()
 
 
 # --- crm_accounts ---------------------------------------------------------------------------
@@ -434,8 +517,8 @@ def check_accounts(accounts: pl.LazyFrame, rollup: str) -> pl.LazyFrame:
 
 
 def check_fx_rates(rates: pl.LazyFrame) -> pl.LazyFrame:
-    key = ["rate_date", "currency"]
-    return rates.with_columns(
+    key = ["rate_date", "currency_code"]
+    return rates.with_columns(currency_code=_currency_code()).with_columns(
         _first_failure(
             [
                 (
@@ -443,18 +526,13 @@ def check_fx_rates(rates: pl.LazyFrame) -> pl.LazyFrame:
                     _date("rate_date").is_null(),
                     pl.format("rate_date {} is not a date YYYY-MM-DD", _quote("rate_date")),
                 ),
-                (
-                    "bad_fx_rate",
-                    ~pl.col("rate_to_reporting").fill_null("").str.contains(RATE_PATTERN)
-                    | (pl.col("rate_to_reporting").cast(RATE, strict=False) <= 0),
-                    pl.format(
-                        "rate_to_reporting {} is not a number > 0", _quote("rate_to_reporting")
-                    ),
-                ),
+                *number_rules("bad_fx_rate", "rate_to_reporting", RATE_FORMAT, positive=True),
                 (
                     "duplicate_fx_rate",
                     pl.len().over(key) > 1,
-                    pl.format("{} has {} rates on {}", "currency", pl.len().over(key), "rate_date"),
+                    pl.format(
+                        "{} has {} rates on {}", "currency_code", pl.len().over(key), "rate_date"
+                    ),
                 ),
             ]
         )
@@ -464,10 +542,10 @@ def check_fx_rates(rates: pl.LazyFrame) -> pl.LazyFrame:
 def valid_rates(checked_rates: pl.LazyFrame, reporting_currency: str) -> pl.LazyFrame:
     """rate_date, currency, rate: the usable rates, the reporting currency always at 1."""
     return checked_rates.filter(
-        pl.col("reason").is_null() & (pl.col("currency") != reporting_currency)
+        pl.col("reason").is_null() & (pl.col("currency_code") != reporting_currency)
     ).select(
         _date("rate_date").alias("rate_date"),
-        "currency",
+        pl.col("currency_code").alias("currency"),
         pl.col("rate_to_reporting").cast(RATE).alias("rate"),
     )
 
@@ -475,8 +553,22 @@ def valid_rates(checked_rates: pl.LazyFrame, reporting_currency: str) -> pl.Lazy
 # --- billing_charges ------------------------------------------------------------------------
 
 
+def _period_months() -> pl.Expr:
+    """billing_period_months as a whole number of months, null when unreadable or out of range."""
+    low, high = BILLING_PERIOD_MONTHS
+    months = (
+        pl.when(pl.col("billing_period_months").str.contains(PERIOD_PATTERN))
+        .then(
+            pl.col("billing_period_months").str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+        )
+        .otherwise(None)
+    )
+    return pl.when(months.is_between(low, high)).then(months)
+
+
 def _charge_row_rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
     start, end = _date("effective_start"), _date("effective_end")
+    low, high = BILLING_PERIOD_MONTHS
     return [
         ("missing_charge_id", _blank("charge_id"), pl.lit("charge_id is empty")),
         (
@@ -513,31 +605,19 @@ def _charge_row_rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
                 "charge_type {} is not one of recurring, usage, one_time", _quote("charge_type")
             ),
         ),
-        (
-            "bad_quantity",
-            ~pl.col("quantity").fill_null("").str.contains(QUANTITY_PATTERN)
-            | (pl.col("quantity").cast(AMOUNT, strict=False) <= 0),
-            pl.format("quantity {} is not a number > 0", _quote("quantity")),
-        ),
-        (
-            "bad_amount",
-            ~pl.col("amount").fill_null("").str.contains(AMOUNT_PATTERN),
-            pl.format(
-                "amount {} is not a decimal number (at most 14 digits and 4 decimals)",
-                _quote("amount"),
-            ),
-        ),
+        *number_rules("bad_quantity", "quantity", QUANTITY_FORMAT, positive=True),
+        *number_rules("bad_amount", "amount", AMOUNT_FORMAT, positive=False),
         (
             "bad_billing_period",
-            ~pl.col("billing_period_months").fill_null("").is_in([str(p) for p in BILLING_PERIODS]),
+            _period_months().is_null(),
             pl.format(
-                "billing_period_months {} is not one of 1, 3, 6, 12, 24, 36",
+                f"billing_period_months {{}} is not a whole number of months from {low} to {high}",
                 _quote("billing_period_months"),
             ),
         ),
         (
             "unknown_currency",
-            ~pl.col("currency").fill_null("").is_in(sorted(ISO_4217)),
+            ~pl.col("currency_code").fill_null("").is_in(sorted(ISO_4217)),
             pl.format("currency {} is not an ISO-4217 code", _quote("currency")),
         ),
         (
@@ -589,22 +669,32 @@ def _with_snapshot_range(charges: pl.LazyFrame, snapshots: pl.DataFrame) -> pl.L
     ).drop("last_in_force", "last_snapshot")
 
 
-def _arr36(amount: pl.Expr, period: pl.Expr) -> pl.Expr:
-    """36 x the annualised amount, exact: amount x 432 / billing_period_months."""
-    return amount * period.replace_strict(ARR_FACTOR_36, default=None, return_dtype=pl.Int64)
+def local_arr() -> pl.Expr:
+    """A charge's ARR in its own currency: amount x 12 / billing_period_months."""
+    return pl.col("amount_value").cast(WIDE) * 12 / pl.col("period_value")
+
+
+def round_money(value: pl.Expr) -> pl.Expr:
+    """Round to the millionth ARR is carried at, half away from zero (Polars' own decimal
+    cast truncates and its round() rounds half to even, neither what the marts do)."""
+    half = pl.lit(Decimal("0.0000005")).cast(WIDE)
+    rounded = (value.abs() + half).cast(ARR)
+    return pl.when(value < 0).then(-rounded).otherwise(rounded)
 
 
 CHECKED_CHARGE_COLUMNS = (
     "_row_number",
     "customer_id",
-    "currency",
+    "currency_code",
     "reason",
     "detail",
     "start",
     "end",
+    "end_unreadable",
     "amount_value",
     "period_value",
     "arr_bearing",
+    "one_time",
 )
 
 
@@ -625,8 +715,8 @@ def check_charges(
     checked_accounts: pl.LazyFrame,
     rates: pl.LazyFrame,
     ctx: RuleContext,
-) -> pl.LazyFrame:
-    """Charges with reason/detail (null when valid) and parsed values."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Charges with reason/detail (null when valid) and parsed values, and the snapshots."""
     account_status = checked_accounts.group_by("account_id").agg(
         account_reason=pl.col("reason").drop_nulls().first(),
         account_detail=pl.col("detail").drop_nulls().first(),
@@ -636,7 +726,10 @@ def check_charges(
     rules = _charge_row_rules()
     rowwise = (
         charges.join(account_status, on="account_id", how="left", nulls_equal=False)
-        .with_columns(account_known=pl.col("account_known").fill_null(False))
+        .with_columns(
+            account_known=pl.col("account_known").fill_null(False),
+            currency_code=_currency_code(),
+        )
         .with_columns(_first_failure(rules))
         .with_columns(
             reason=pl.when(pl.col("reason") == "account_quarantined")
@@ -644,11 +737,13 @@ def check_charges(
             .otherwise(pl.col("reason")),
             start=_date("effective_start"),
             end=_date("effective_end"),
-            amount_value=pl.when(pl.col("amount").str.contains(AMOUNT_PATTERN)).then(
+            end_unreadable=_bad_optional_date("effective_end"),
+            amount_value=pl.when(readable_number("amount", AMOUNT_FORMAT)).then(
                 pl.col("amount").cast(AMOUNT, strict=False)
             ),
-            period_value=pl.col("billing_period_months").cast(pl.Int64, strict=False),
+            period_value=_period_months(),
             arr_bearing=pl.col("charge_type").is_in(ARR_BEARING_CHARGE_TYPES),
+            one_time=pl.col("charge_type") == "one_time",
         )
         # Only what the later rules need: the raw text of the few broken rows is joined back
         # at the end (raw_values), so tens of millions of rows never sit in memory as text.
@@ -665,7 +760,7 @@ def check_charges(
     ranged = _with_snapshot_range(rowwise.lazy(), snapshots)
 
     first_rate = rates.group_by("currency").agg(first_rate_date=pl.col("rate_date").min())
-    foreign = pl.col("currency") != ctx.reporting_currency
+    foreign = pl.col("currency_code") != ctx.reporting_currency
     missing_fx = (
         pl.col("reason").is_null()
         & pl.col("arr_bearing")
@@ -677,13 +772,15 @@ def check_charges(
         )
     )
     ranged = (
-        ranged.join(first_rate, on="currency", how="left")
+        ranged.join(
+            first_rate.rename({"currency": "currency_code"}), on="currency_code", how="left"
+        )
         .with_columns(
             detail=pl.when(missing_fx)
             .then(
                 pl.format(
                     "no {} rate on or before {}, a snapshot at which the charge is in force",
-                    "currency",
+                    "currency_code",
                     "first_snapshot",
                 )
             )
@@ -697,24 +794,27 @@ def check_charges(
     flagged = (
         pl.col("reason").is_null() & pl.col("arr_bearing") & pl.col("negative_at").is_not_null()
     )
-    return (
+    checked = (
         ranged.lazy()
         .join(negative.lazy(), on="customer_id", how="left")
         .with_columns(
             detail=pl.when(flagged)
             .then(
                 pl.format(
-                    "customer {} has negative ARR {} at the {} snapshot",
+                    "customer {} has negative ARR {} at the {} snapshot, converted at the {} rates",
                     "customer_id",
                     "negative_arr",
                     "negative_at",
+                    "converted_at",
                 )
             )
             .otherwise("detail"),
             reason=pl.when(flagged).then(pl.lit("negative_customer_arr")).otherwise("reason"),
         )
-        .drop("negative_at", "negative_arr")
+        .drop("negative_at", "converted_at", "negative_arr")
+        .collect()
     )
+    return checked, snapshots
 
 
 def _rate_at(frame: pl.LazyFrame, rates: pl.LazyFrame, on: str, ctx: RuleContext) -> pl.LazyFrame:
@@ -722,15 +822,15 @@ def _rate_at(frame: pl.LazyFrame, rates: pl.LazyFrame, on: str, ctx: RuleContext
     return (
         frame.sort(on)
         .join_asof(
-            rates.sort("rate_date"),
+            rates.rename({"currency": "currency_code"}).sort("rate_date"),
             left_on=on,
             right_on="rate_date",
-            by="currency",
+            by="currency_code",
             strategy="backward",
             check_sortedness=False,
         )
         .with_columns(
-            rate=pl.when(pl.col("currency") == ctx.reporting_currency)
+            rate=pl.when(pl.col("currency_code") == ctx.reporting_currency)
             .then(pl.lit(1).cast(RATE))
             .otherwise("rate")
         )
@@ -741,7 +841,10 @@ def _rate_at(frame: pl.LazyFrame, rates: pl.LazyFrame, on: str, ctx: RuleContext
 def negative_customers(
     charges: pl.DataFrame, snapshots: pl.DataFrame, rates: pl.LazyFrame, ctx: RuleContext
 ) -> pl.DataFrame:
-    """customer_id, negative_at, negative_arr for customers below zero at some snapshot.
+    """customer_id, negative_at, converted_at, negative_arr for customers whose ARR is below
+    zero in a conversion the reports use: a snapshot s at the rates of snapshot r, for
+    r = s (a quarter's end), r = s + 1 (the next quarter's start), r = s + 4 (TTM) and, for
+    the customer's cohort snapshot, every later r (cohort retention).
 
     Only customers with a negative line can go below zero, so only they are expanded.
     """
@@ -749,61 +852,153 @@ def negative_customers(
         pl.col("reason").is_null() & pl.col("arr_bearing") & pl.col("first_index").is_not_null()
     )
     suspects = valid.filter(pl.col("amount_value") < 0).select("customer_id").unique()
-    expanded = (
+    local = (
         valid.lazy()
         .join(suspects.lazy(), on="customer_id", how="semi")
         .with_columns(snapshot_index=pl.int_ranges("first_index", pl.col("last_index") + 1))
         .explode("snapshot_index")
-        .join(snapshots.lazy(), on="snapshot_index")
+        .group_by("customer_id", "currency_code", "snapshot_index")
+        .agg(local=local_arr().sum())
+        .collect()
     )
-    converted = _rate_at(expanded, rates, "snapshot_date", ctx).with_columns(
-        arr36=_arr36(pl.col("amount_value"), pl.col("period_value")) * pl.col("rate")
+    empty = pl.DataFrame(
+        schema={
+            "customer_id": pl.String,
+            "negative_at": pl.Date,
+            "converted_at": pl.Date,
+            "negative_arr": pl.Decimal(38, 2),
+        }
     )
-    return (
-        converted.group_by("customer_id", "snapshot_date")
-        .agg(arr36=pl.col("arr36").sum())
-        .filter(pl.col("arr36") < 0)
-        .sort("snapshot_date")
+    if local.is_empty():
+        return empty
+    currencies = local.select("currency_code").unique()
+    snapshot_rates = (
+        _rate_at(snapshots.lazy().join(currencies.lazy(), how="cross"), rates, "snapshot_date", ctx)
+        .select("snapshot_index", "currency_code", "rate")
+        .collect()
+    )
+
+    def converted(pairs: pl.LazyFrame) -> pl.LazyFrame:
+        """Sum over currencies of ARR at snapshot_index converted at rate_index's rates."""
+        return (
+            pairs.join(local.lazy(), on=["customer_id", "snapshot_index"])
+            .join(
+                snapshot_rates.lazy().rename({"snapshot_index": "rate_index"}),
+                on=["rate_index", "currency_code"],
+            )
+            .group_by("customer_id", "snapshot_index", "rate_index")
+            .agg(arr=(pl.col("local") * pl.col("rate")).sum())
+        )
+
+    last = snapshots.height - 1
+    held = local.lazy().select("customer_id", "snapshot_index").unique()
+    own = converted(held.with_columns(rate_index=pl.col("snapshot_index"))).collect()
+    cohorts = (
+        own.lazy()
+        .filter(pl.col("arr") > 0)
         .group_by("customer_id")
-        .agg(
-            negative_at=pl.col("snapshot_date").first(),
-            negative_arr=(pl.col("arr36").first() / 36).cast(pl.Decimal(38, 2)),
+        .agg(snapshot_index=pl.col("snapshot_index").min())
+    )
+    pairs = pl.concat(
+        [
+            held.with_columns(rate_index=pl.col("snapshot_index") + step)
+            for step in (1, 4)  # a quarter's start; the TTM base (step 0 is `own`)
+        ]
+        + [
+            cohorts.with_columns(rate_index=pl.int_ranges("snapshot_index", last + 1)).explode(
+                "rate_index"
+            )
+        ]
+    ).filter(pl.col("rate_index") <= last)
+    every = pl.concat([own.lazy(), converted(pairs.unique())])
+    return (
+        every.filter(pl.col("arr") < 0)
+        .sort("snapshot_index", "rate_index")
+        .group_by("customer_id")
+        .agg(pl.all().first())
+        .join(snapshots.lazy(), on="snapshot_index")
+        .join(
+            snapshots.lazy().rename(
+                {"snapshot_index": "rate_index", "snapshot_date": "converted_at"}
+            ),
+            on="rate_index",
+        )
+        .select(
+            "customer_id",
+            pl.col("snapshot_date").alias("negative_at"),
+            "converted_at",
+            round_money(pl.col("arr")).cast(pl.Decimal(38, 2)).alias("negative_arr"),
         )
         .collect()
     )
 
 
-def arr_at_stake(
-    quarantined_charges: pl.LazyFrame, rates: pl.LazyFrame, ctx: RuleContext
-) -> pl.LazyFrame:
-    """ARR a quarantined charge would carry, in the reporting currency (absolute value), at the
-    last day on or before as_of that it is in force. Conservative: a recurring or usage row
-    counts when it is in force at any time on or before as_of, or when its dates cannot be
-    read; it is 0 when it is one_time, or its amount, period or currency cannot be read."""
-    in_force_by_as_of = pl.col("start").is_null() | (
-        (pl.col("start") <= ctx.as_of)
+def valued(quarantined: pl.LazyFrame, rates: pl.LazyFrame, ctx: RuleContext) -> pl.LazyFrame:
+    """Add `arr_at_stake` and `unvalued` to quarantined charges.
+
+    A row may carry revenue unless it is a readable one_time row, or its dates are readable
+    and it is never in force on or before as-of. Such a row is valued at its annualised
+    amount in the reporting currency (absolute value), at the rate of the last day on or
+    before as-of that it is in force (the currency's first rate when it has none that early).
+    It is `unvalued` when that cannot be done: charge type, dates, amount or period
+    unreadable, currency unknown, or no rate at all for its currency."""
+    dates_known = pl.col("start").is_not_null() & ~pl.col("end_unreadable")
+    in_force_by_as_of = (
+        dates_known
+        & (pl.col("start") <= ctx.as_of)
         & (pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
     )
+    may_carry_arr = ~pl.col("one_time") & (~dates_known | in_force_by_as_of)
     last_day = pl.min_horizontal(
         pl.coalesce(pl.col("end") - pl.duration(days=1), pl.lit(ctx.as_of)), pl.lit(ctx.as_of)
     )
-    measured = quarantined_charges.with_columns(
-        at=pl.coalesce(last_day, pl.lit(ctx.as_of)),
-        counts=pl.col("arr_bearing") & in_force_by_as_of,
+    first_rates = rates.sort("rate_date").group_by("currency").agg(first_rate=pl.first("rate"))
+    measured = _rate_at(
+        quarantined.with_columns(at=pl.coalesce(last_day, pl.lit(ctx.as_of))), rates, "at", ctx
+    ).join(first_rates.rename({"currency": "currency_code"}), on="currency_code", how="left")
+    rate = pl.coalesce("rate", "first_rate")
+    cannot_value = (
+        ~pl.col("arr_bearing")
+        | ~dates_known
+        | pl.col("amount_value").is_null()
+        | pl.col("period_value").is_null()
+        | ~pl.col("currency_code").fill_null("").is_in(sorted(ISO_4217))
+        | rate.is_null()
     )
-    converted = _rate_at(measured, rates, "at", ctx)
-    arr = (_arr36(pl.col("amount_value"), pl.col("period_value")) * pl.col("rate")).abs() / 36
-    return converted.with_columns(
-        arr_at_stake=pl.when(pl.col("counts")).then(arr).cast(ARR).fill_null(pl.lit(0).cast(ARR))
+    unvalued = may_carry_arr & cannot_value
+    return measured.with_columns(
+        arr_at_stake=pl.when(may_carry_arr & ~cannot_value)
+        .then(round_money((local_arr() * rate).abs()))
+        .otherwise(pl.lit(0).cast(ARR)),
+        unvalued=unvalued,
     )
+
+
+def valid_arr_at(checked: pl.DataFrame, rates: pl.LazyFrame, ctx: RuleContext) -> Decimal:
+    """ARR at as-of of the charges that passed every rule, in the reporting currency."""
+    in_force = (
+        pl.col("reason").is_null()
+        & pl.col("arr_bearing")
+        & (pl.col("start") <= ctx.as_of)
+        & (pl.col("end").is_null() | (pl.col("end") > ctx.as_of))
+    )
+    at_as_of = checked.lazy().filter(in_force).with_columns(at=pl.lit(ctx.as_of))
+    total = (
+        _rate_at(at_as_of, rates, "at", ctx)
+        .select(round_money((local_arr() * pl.col("rate")).sum()))
+        .collect()
+        .item()
+    )
+    return Decimal(total or 0)
 
 
 # --- assembly -------------------------------------------------------------------------------
 
 
 def _to_quarantine(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.LazyFrame:
-    if "arr_at_stake" not in frame.collect_schema().names():
-        frame = frame.with_columns(arr_at_stake=pl.lit(0).cast(ARR))
+    names = frame.collect_schema().names()
+    if "arr_at_stake" not in names:
+        frame = frame.with_columns(arr_at_stake=pl.lit(0).cast(ARR), unvalued=pl.lit(False))
     return _with_raw_record(frame.filter(pl.col("reason").is_not_null()), columns).select(
         pl.col("_delivery_date").alias("delivery_date"),
         pl.col("_source_file").alias("source_file"),
@@ -813,24 +1008,55 @@ def _to_quarantine(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) 
         "detail",
         "raw_record",
         "arr_at_stake",
+        "unvalued",
     )
+
+
+def no_arr_rejection(table: pl.DataFrame, as_of: date) -> DeliveryRejected:
+    """Why a delivery whose valid charges carry no ARR at any reported snapshot is rejected."""
+    revenue = table.filter(
+        (pl.col("extract") == "billing_charges")
+        & (pl.col("unvalued") | (pl.col("arr_at_stake") > 0))
+    )
+    message = (
+        "The delivery has no recurring or usage charge in force at any quarter's snapshot on "
+        f"or before the as-of date {as_of.isoformat()}: there is no ARR to report."
+    )
+    if revenue.height:
+        reasons = revenue.group_by("reason").len().sort("reason")
+        message += (
+            f" {revenue.height} quarantined billing_charges rows would carry revenue ("
+            + ", ".join(f"{r}: {n}" for r, n in reasons.iter_rows())
+            + "); see raw.quarantine."
+        )
+    else:
+        message += " Check that billing_charges holds recurring or usage charges and NRR_AS_OF."
+    return DeliveryRejected(message, file="billing_charges")
 
 
 def build_quarantine(
     charges: pl.LazyFrame, accounts: pl.LazyFrame, fx_rates: pl.LazyFrame, ctx: RuleContext
-) -> pl.DataFrame:
-    """The quarantine table for one delivery: one row per broken source row."""
+) -> QuarantineResult:
+    """The quarantine table for one delivery (one row per broken source row), with the ARR
+    of the valid charges that the gate measures it against."""
     from pipeline.contracts import EXTRACT_COLUMNS
 
     checked_rates = check_fx_rates(fx_rates)
     rates = valid_rates(checked_rates, ctx.reporting_currency)
     checked_accounts = check_accounts(accounts, ctx.rollup)
-    checked_charges = check_charges(charges, checked_accounts, rates, ctx)
-    broken = checked_charges.filter(pl.col("reason").is_not_null()).collect().lazy()
-    staked = arr_at_stake(raw_values(broken, charges), rates, ctx)
+    checked_charges, _ = check_charges(charges, checked_accounts, rates, ctx)
+    broken = checked_charges.lazy().filter(pl.col("reason").is_not_null()).collect().lazy()
+    staked = valued(raw_values(broken, charges), rates, ctx)
     parts = [
         _to_quarantine(staked, "billing_charges", EXTRACT_COLUMNS["billing_charges"]),
         _to_quarantine(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),
         _to_quarantine(checked_rates, "fx_rates", EXTRACT_COLUMNS["fx_rates"]),
     ]
-    return pl.concat(parts).sort("extract", "row_number").collect().cast(QUARANTINE_SCHEMA)
+    table = pl.concat(parts).sort("extract", "row_number").collect().cast(QUARANTINE_SCHEMA)
+    has_arr = (
+        checked_charges.filter(
+            pl.col("reason").is_null() & pl.col("arr_bearing") & pl.col("first_index").is_not_null()
+        ).height
+        > 0
+    )
+    return QuarantineResult(table, valid_arr_at(checked_charges, rates, ctx), has_arr)

@@ -31,6 +31,7 @@ class NrrSettingsResource(dg.ConfigurableResource):
     fiscal_year_start_month: int = 1
     rollup: str = "ultimate_parent"
     quarantine_arr_threshold: str = "0"
+    quarantine_unvalued_rows_threshold: int = 0
     as_of: str = ""
 
     @classmethod
@@ -42,6 +43,7 @@ class NrrSettingsResource(dg.ConfigurableResource):
             fiscal_year_start_month=settings.fiscal_year_start_month,
             rollup=settings.rollup,
             quarantine_arr_threshold=str(settings.quarantine_arr_threshold),
+            quarantine_unvalued_rows_threshold=settings.quarantine_unvalued_rows_threshold,
             as_of=settings.as_of.isoformat() if settings.as_of else "",
         )
 
@@ -60,6 +62,7 @@ class NrrSettingsResource(dg.ConfigurableResource):
             fiscal_year_start_month=self.fiscal_year_start_month,
             rollup=self.rollup,
             quarantine_arr_threshold=Decimal(self.quarantine_arr_threshold),
+            quarantine_unvalued_rows_threshold=self.quarantine_unvalued_rows_threshold,
             as_of=date.fromisoformat(self.as_of) if self.as_of else None,
         )
 

@@ -26,6 +26,7 @@ class Settings:
     fiscal_year_start_month: int = 1
     rollup: str = "ultimate_parent"
     quarantine_arr_threshold: Decimal = Decimal("0")
+    quarantine_unvalued_rows_threshold: int = 0
     as_of: date | None = None
     schedule_timezone: str = "UTC"
 
@@ -45,6 +46,8 @@ class Settings:
             )
         if self.quarantine_arr_threshold < 0:
             raise SettingsError("NRR_QUARANTINE_ARR_THRESHOLD must be >= 0")
+        if self.quarantine_unvalued_rows_threshold < 0:
+            raise SettingsError("NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD must be >= 0")
 
     @property
     def warehouse_path(self) -> Path:
@@ -84,6 +87,12 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         threshold = Decimal(env.get("NRR_QUARANTINE_ARR_THRESHOLD", "0"))
     except InvalidOperation as exc:
         raise SettingsError("NRR_QUARANTINE_ARR_THRESHOLD must be a number") from exc
+    try:
+        unvalued = int(env.get("NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD", "0"))
+    except ValueError as exc:
+        raise SettingsError(
+            "NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD must be a whole number of rows"
+        ) from exc
     as_of = env.get("NRR_AS_OF") or None
     return Settings(
         extracts_dir=Path(env.get("NRR_EXTRACTS_DIR", "./extracts")),
@@ -92,6 +101,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         fiscal_year_start_month=month,
         rollup=env.get("NRR_ROLLUP", "ultimate_parent"),
         quarantine_arr_threshold=threshold,
+        quarantine_unvalued_rows_threshold=unvalued,
         as_of=_parse_date("NRR_AS_OF", as_of) if as_of else None,
         schedule_timezone=env.get("NRR_SCHEDULE_TIMEZONE", "UTC"),
     )

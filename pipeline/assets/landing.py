@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.contracts import EXTRACT_COLUMNS
+from pipeline.gate import store_quarantine
 from pipeline.landing import (
     DeliveryRejected,
     archive_delivery,
@@ -12,7 +13,7 @@ from pipeline.landing import (
     load_raw_tables,
     loaded_delivery,
 )
-from pipeline.quarantine import RuleContext, build_quarantine
+from pipeline.quarantine import RuleContext, build_quarantine, no_arr_rejection
 from pipeline.resources import NrrSettingsResource, parquet_scans, run_as_of, warehouse
 
 LANDING_GROUP = "landing"
@@ -79,8 +80,8 @@ def land_delivery(
 
 @dg.asset(key=QUARANTINE_KEY, deps=list(RAW_KEYS.values()), group_name=LANDING_GROUP)
 def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> dg.MaterializeResult:
-    """Rows of the delivery that break a contract rule, with reason, detail, raw values and
-    the ARR they carry. Staging excludes exactly these rows."""
+    """Rows of the delivery that break a contract rule, with reason, detail, raw values, the
+    ARR they carry and whether it could be valued. Staging excludes exactly these rows."""
     settings = nrr.settings()
     with warehouse(settings) as con:
         as_of = run_as_of(settings, con)
@@ -89,22 +90,30 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
         )
         raw_tables = {name: f"raw.{name}" for name in RAW_KEYS}
         with parquet_scans(con, raw_tables, settings.home / "staging" / "quarantine") as raw:
-            table = build_quarantine(
+            result = build_quarantine(
                 raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
             )
-        con.register("quarantine_frame", table.to_arrow())
-        con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
-        con.unregister("quarantine_frame")
+        store_quarantine(con, result.table, result.valid_arr)
+    table = result.table
+    if not result.has_arr:
+        rejection = no_arr_rejection(table, as_of)
+        raise dg.Failure(description=str(rejection), allow_retries=False) from rejection
     by_reason = (
         table.group_by("reason")
-        .agg(rows=pl.len(), arr_at_stake=pl.col("arr_at_stake").sum())
+        .agg(
+            rows=pl.len(),
+            arr_at_stake=pl.col("arr_at_stake").sum(),
+            unvalued=pl.col("unvalued").sum(),
+        )
         .sort("reason")
     )
     context.log.info(f"Quarantined {table.height} rows at as-of {as_of}.")
     return dg.MaterializeResult(
         metadata={
             "rows": table.height,
-            "arr_at_stake": float(table["arr_at_stake"].sum() or 0),
+            "arr_at_stake": str(table["arr_at_stake"].sum() or 0),
+            "unvalued_revenue_rows": int(table["unvalued"].sum()),
+            "valid_arr_at_as_of": str(result.valid_arr),
             "by_reason": dg.MetadataValue.md(
                 by_reason.to_pandas().to_markdown(index=False) if table.height else "none"
             ),

@@ -60,7 +60,7 @@ def land(tmp_path, charges: bytes | str) -> pl.DataFrame:
         frames["crm_accounts"],
         frames["fx_rates"],
         RuleContext("USD", 1, date(2026, 9, 30)),
-    )
+    ).table
 
 
 @pytest.mark.parametrize(
@@ -190,7 +190,7 @@ def test_row_rules_never_crash_and_never_drop_a_row(charges, rates):
         landed("crm_accounts", [account()]),
         landed("fx_rates", rates or [rate()]),
         RuleContext("USD", 1, date(2026, 9, 30)),
-    )
+    ).table
     assert set(table["reason"]) <= REASONS
     assert table["detail"].null_count() == 0
     assert table.select("extract", "row_number").is_duplicated().sum() == 0

@@ -5,7 +5,6 @@ import os
 from datetime import date
 from decimal import Decimal
 
-from pipeline.assets.checks import quarantine_summary
 from pipeline.publishing import (
     HISTORY,
     _free_name,
@@ -92,16 +91,6 @@ def test_already_published_compares_delivery_content_and_settings(tmp_path):
     assert not already_published(settings, date(2026, 10, 1), files)
     other_settings = Settings(home=tmp_path, fiscal_year_start_month=2)
     assert not already_published(other_settings, date(2026, 9, 30), files)
-
-
-def test_the_quarantine_message_names_rows_reasons_and_arr():
-    by_reason = [("unknown_account", 2, Decimal("3000.500000")), ("bad_amount", 1, Decimal(0))]
-    assert quarantine_summary(by_reason, Decimal("0")) == (
-        "3 quarantined rows carry ARR 3,000.50, which exceeds the threshold 0.00 "
-        "(NRR_QUARANTINE_ARR_THRESHOLD). By reason: unknown_account: 2 rows, ARR 3,000.50; "
-        "bad_amount: 1 rows, ARR 0.00."
-    )
-    assert quarantine_summary([], Decimal("0")) == "The quarantine is empty."
 
 
 def test_settings_record_absolute_paths_whatever_the_working_directory(tmp_path, monkeypatch):

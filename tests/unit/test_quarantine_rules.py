@@ -18,7 +18,7 @@ def quarantine_of(charges, accounts=None, rates=None, context=CONTEXT) -> pl.Dat
         landed("crm_accounts", accounts if accounts is not None else [account()]),
         landed("fx_rates", rates if rates is not None else [rate()]),
         context,
-    )
+    ).table
 
 
 def test_a_valid_delivery_has_an_empty_quarantine():
@@ -40,12 +40,31 @@ CHARGE_CASES = [
     ("bad_quantity", {"quantity": "ten"}, "quantity 'ten'"),
     ("bad_amount", {"amount": "1e3"}, "amount '1e3'"),
     ("bad_amount", {"amount": "12,50"}, "amount '12,50'"),
-    ("bad_amount", {"amount": "1.23456"}, "amount '1.23456'"),
-    ("bad_amount", {"amount": None}, "amount ''"),
-    ("bad_billing_period", {"billing_period_months": "2"}, "billing_period_months '2'"),
-    ("bad_billing_period", {"billing_period_months": "12.0"}, "billing_period_months '12.0'"),
-    ("unknown_currency", {"currency": "usd"}, "currency 'usd'"),
+    ("bad_amount", {"amount": "1.2345678"}, "amount '1.2345678' has more than 6 decimal places"),
+    (
+        "bad_amount",
+        {"amount": "300.00000000000006"},  # a DOUBLE's shortest form, read from Parquet
+        "amount '300.00000000000006' has more than 6 decimal places",
+    ),
+    (
+        "bad_amount",
+        {"amount": "123456789012345"},
+        "amount '123456789012345' has more than 14 digits before the decimal point",
+    ),
+    ("bad_amount", {"amount": None}, "amount '' is not a decimal number"),
+    ("bad_amount", {"amount": "１２８４.００"}, "amount '１２８４.００' is not a decimal number"),
+    ("bad_quantity", {"quantity": "0.00"}, "quantity '0.00' is not a number > 0"),
+    ("bad_quantity", {"quantity": "1.23456"}, "quantity '1.23456' has more than 4 decimal"),
+    (
+        "bad_billing_period",
+        {"billing_period_months": "0"},
+        "billing_period_months '0' is not a whole number of months from 1 to 120",
+    ),
+    ("bad_billing_period", {"billing_period_months": "121"}, "billing_period_months '121'"),
+    ("bad_billing_period", {"billing_period_months": "12.5"}, "billing_period_months '12.5'"),
+    ("bad_billing_period", {"billing_period_months": "1e1"}, "billing_period_months '1e1'"),
     ("unknown_currency", {"currency": "XXX"}, "currency 'XXX'"),
+    ("unknown_currency", {"currency": " USD"}, "currency ' USD'"),
     ("unknown_account", {"account_id": "A404"}, "account_id 'A404' is not in the CRM extract"),
 ]
 
@@ -62,6 +81,22 @@ def test_a_charge_breaking_one_rule_is_quarantined_with_its_reason(reason, bad_f
     ]
     assert detail in table["detail"][0]
     assert table["source_file"][0] == "billing_charges.csv"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"billing_period_months": "12.0"},
+        {"billing_period_months": "2"},
+        {"billing_period_months": "120"},
+        {"currency": "usd"},
+        {"amount": "1.234567"},
+        {"amount": "-0.5"},
+    ],
+)
+def test_what_real_systems_send_is_accepted_exactly(fields):
+    rows = [charge(amount="5000"), charge(charge_id="C2", **fields)]
+    assert quarantine_of(rows).is_empty()
 
 
 def test_end_equal_to_start_is_valid_and_never_in_force():
@@ -139,7 +174,10 @@ def test_a_customer_negative_at_a_snapshot_loses_all_its_arr_rows():
         (1, "negative_customer_arr"),
         (2, "negative_customer_arr"),
     ]
-    assert table["detail"][0] == ("customer A1 has negative ARR -600.00 at the 2026-03-31 snapshot")
+    assert table["detail"][0] == (
+        "customer A1 has negative ARR -600.00 at the 2026-03-31 snapshot, "
+        "converted at the 2026-03-31 rates"
+    )
 
 
 def test_a_discount_smaller_than_the_charge_is_valid():

@@ -36,8 +36,8 @@ select
     pairs.snapshot_index,
     pairs.rate_index,
     cast(sum(
-        cast(amounts.recurring_arr_local * rates.rate as {{ money_type() }})
-        + cast(amounts.usage_arr_local * rates.rate as {{ money_type() }})
+        {{ to_reporting_currency('amounts.recurring_arr_local', 'rates.rate') }}
+        + {{ to_reporting_currency('amounts.usage_arr_local', 'rates.rate') }}
     ) as {{ money_type() }}) as arr
 from pairs
 inner join {{ ref('int_product_snapshot_amounts') }} as amounts

@@ -20,5 +20,5 @@ inner join {{ ref('stg_fx__rates') }} as rates
 
 union all
 
-select quarter_index, {{ reporting_currency() }} as currency, cast(1 as decimal(22, 12)) as rate
+select quarter_index, {{ reporting_currency() }} as currency, cast(1 as decimal(30, 18)) as rate
 from {{ ref('int_fiscal_quarters') }}

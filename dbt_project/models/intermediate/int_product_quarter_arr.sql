@@ -39,8 +39,8 @@ converted as (
         sides.quarter_index,
         sides.is_end,
         sides.quantity,
-        cast(sides.recurring_arr_local * rates.rate as {{ money_type() }}) as recurring_arr,
-        cast(sides.usage_arr_local * rates.rate as {{ money_type() }}) as usage_arr
+        {{ to_reporting_currency('sides.recurring_arr_local', 'rates.rate') }} as recurring_arr,
+        {{ to_reporting_currency('sides.usage_arr_local', 'rates.rate') }} as usage_arr
     from sides
     inner join {{ ref('int_fx_rates_at_snapshots') }} as rates
         on rates.quarter_index = sides.quarter_index and rates.currency = sides.currency

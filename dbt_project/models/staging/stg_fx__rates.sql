@@ -6,8 +6,8 @@ with source as (
 
 select
     {{ try_cast('rate_date', 'date') }} as rate_date,
-    currency,
-    {{ try_cast('rate_to_reporting', 'decimal(22, 12)') }} as rate_to_reporting,
+    upper(currency) as currency,
+    {{ try_cast('rate_to_reporting', 'decimal(30, 18)') }} as rate_to_reporting,
     _delivery_date as delivery_date,
     _source_file as source_file,
     _row_number as source_row_number

@@ -1,0 +1,151 @@
+"""The publish gate on the quarantine: one exact verdict and the message that explains it.
+
+Both come from the same DECIMAL sums (DuckDB sums `arr_at_stake` exactly; Python compares
+Decimals), so the verdict and its message can never disagree. Publishing is blocked while
+the quarantined ARR exceeds NRR_QUARANTINE_ARR_THRESHOLD or more quarantined revenue rows
+than NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD cannot be valued at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+
+# The table the quarantine step writes beside raw.quarantine: what the gate measures against.
+BASIS_TABLE = "raw.quarantine_basis"
+
+GROUPS_SQL = """
+    select source_file, reason, count(*) as rows,
+           coalesce(sum(arr_at_stake), 0) as arr,
+           count(*) filter (where unvalued) as unvalued_rows
+    from raw.quarantine
+    group by source_file, reason
+    order by source_file, reason
+"""
+DELIVERED_ROWS_SQL = "select coalesce(sum(row_count), 0) from raw.delivery_log"
+VALID_ARR_SQL = f"select valid_arr from {BASIS_TABLE}"
+
+
+@dataclass(frozen=True)
+class QuarantineGroup:
+    source_file: str
+    reason: str
+    rows: int
+    arr: Decimal
+    unvalued_rows: int
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    passed: bool
+    message: str
+    rows: int
+    arr: Decimal
+    unvalued_rows: int
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _share(part: Decimal | int, whole: Decimal | int) -> str:
+    if not whole:
+        return "n/a"
+    return f"{Decimal(part) * 100 / Decimal(whole):.1f} %"
+
+
+def _by(groups: list[QuarantineGroup], key: str, unvalued_only: bool) -> str:
+    """'reason a: 2 rows, ARR 10.00; reason b: …' grouped by `key` (reason or source_file)."""
+    totals: dict[str, list] = {}
+    for g in groups:
+        rows = g.unvalued_rows if unvalued_only else g.rows
+        if rows == 0:
+            continue
+        entry = totals.setdefault(getattr(g, key), [0, Decimal(0)])
+        entry[0] += rows
+        entry[1] += g.arr
+    if unvalued_only:
+        return ", ".join(f"{name} {_plural(n, 'row')}" for name, (n, _) in sorted(totals.items()))
+    return "; ".join(
+        f"{name}: {_plural(n, 'row')}, ARR {arr:,.2f}" for name, (n, arr) in sorted(totals.items())
+    )
+
+
+def gate_verdict(
+    groups: list[QuarantineGroup],
+    delivered_rows: int,
+    valid_arr: Decimal,
+    arr_threshold: Decimal,
+    unvalued_threshold: int,
+) -> GateVerdict:
+    """The gate's verdict and its message, from exact sums."""
+    rows = sum(g.rows for g in groups)
+    arr = sum((g.arr for g in groups), Decimal(0))
+    unvalued = sum(g.unvalued_rows for g in groups)
+    if rows == 0:
+        return GateVerdict(True, "The quarantine is empty.", 0, Decimal(0), 0)
+    arr_ok = arr <= arr_threshold
+    unvalued_ok = unvalued <= unvalued_threshold
+    passed = arr_ok and unvalued_ok
+    sentences = []
+    if not passed:
+        sentences.append("Publishing is blocked by the quarantine.")
+    if unvalued:
+        sentences.append(
+            f"{_plural(unvalued, 'quarantined revenue row')} cannot be valued "
+            f"({_by(groups, 'reason', unvalued_only=True)}; in "
+            f"{_by(groups, 'source_file', unvalued_only=True)}), which "
+            f"{'is within' if unvalued_ok else 'exceeds'} the threshold of "
+            f"{_plural(unvalued_threshold, 'row')} (NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD)."
+        )
+    sentences.append(
+        f"{_plural(rows, 'quarantined row')} carry ARR {arr:,.2f}, which "
+        f"{'is within' if arr_ok else 'exceeds'} the threshold {arr_threshold:,.2f} "
+        "(NRR_QUARANTINE_ARR_THRESHOLD)."
+    )
+    sentences.append(
+        f"The quarantine holds {_share(rows, delivered_rows)} of the delivery's "
+        f"{delivered_rows:,} rows and {_share(arr, valid_arr + arr)} of its valued ARR "
+        f"{valid_arr + arr:,.2f}" + (", not counting the unvalued rows." if unvalued else ".")
+    )
+    sentences.append(f"By reason: {_by(groups, 'reason', unvalued_only=False)}.")
+    sentences.append(f"By file: {_by(groups, 'source_file', unvalued_only=False)}.")
+    return GateVerdict(passed, " ".join(sentences), rows, arr, unvalued)
+
+
+def quarantine_gate(
+    con: duckdb.DuckDBPyConnection, arr_threshold: Decimal, unvalued_threshold: int
+) -> GateVerdict:
+    """The verdict on the quarantine in the working warehouse."""
+    groups = [
+        QuarantineGroup(file, reason, rows, Decimal(arr), unvalued)
+        for file, reason, rows, arr, unvalued in con.execute(GROUPS_SQL).fetchall()
+    ]
+    delivered = con.execute(DELIVERED_ROWS_SQL).fetchone()[0]
+    valid_arr = con.execute(VALID_ARR_SQL).fetchone()[0]
+    return gate_verdict(
+        groups, int(delivered), Decimal(valid_arr), arr_threshold, unvalued_threshold
+    )
+
+
+def store_quarantine(
+    con: duckdb.DuckDBPyConnection, table: pl.DataFrame, valid_arr: Decimal
+) -> None:
+    """Replace raw.quarantine and the gate's basis (the valid ARR at as-of) in one transaction."""
+    con.execute("begin transaction")
+    try:
+        con.register("quarantine_frame", table.to_arrow())
+        con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
+        con.unregister("quarantine_frame")
+        con.execute(
+            f"create or replace table {BASIS_TABLE} as "
+            "select cast(? as decimal(38, 6)) as valid_arr",
+            [valid_arr],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
