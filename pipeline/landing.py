@@ -228,7 +228,7 @@ def float_text(value: pl.Expr) -> pl.Expr:
 
 def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_float():
-        return float_text(pl.col(column))
+        return float_text(pl.col(column)).alias(column)
     return pl.col(column).cast(pl.String)
 
 

@@ -190,8 +190,12 @@ def write_page(views: ReportViews, path: Path, title_note: str) -> None:
         ("Quarantine", views.quarantine.drop("raw_record")),
         ("Settings", views.settings),
     ]
+    notes = {"Restatements since the previous report": views.restatements_note}
     tables = "".join(
-        f"<h2>{html.escape(title)}</h2>{html_table(frame)}" for title, frame in sections
+        f"<h2>{html.escape(title)}</h2>"
+        + (f"<p>{html.escape(notes[title])}</p>" if notes.get(title) else "")
+        + html_table(frame)
+        for title, frame in sections
     )
     path.write_text(
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -122,8 +122,24 @@ def _previous_report(settings: Settings) -> tuple[str | None, str | None]:
     return str((latest / "marts.duckdb").resolve()), manifest["as_of"]
 
 
-def _write_outputs(settings: Settings, folder: Path, note: str) -> dict[str, int]:
-    """marts.duckdb (with restatements), a Parquet file per table, the workbook and the page."""
+def report_settings(settings: Settings, as_of: date, delivery: date) -> dict[str, str]:
+    """What a report records about how it was made: its settings (as_of as used), the
+    delivery and the code version, the same in report_settings and manifest.json."""
+    version = code_version()
+    return {
+        **settings.as_record(),
+        "as_of": as_of.isoformat(),
+        "delivery_date": delivery.isoformat(),
+        "code_version": version["package"],
+        "git_commit": version["git_commit"],
+    }
+
+
+def _write_outputs(
+    settings: Settings, folder: Path, note: str, recorded: dict[str, str]
+) -> tuple[dict[str, int], str]:
+    """marts.duckdb (with restatements), a Parquet file per table, the workbook and the page.
+    Returns the row counts and the restatements note."""
     counts = {}
     previous_marts, previous_as_of = _previous_report(settings)
     con = duckdb.connect(str(folder / "marts.duckdb"), config=duckdb_config())
@@ -132,11 +148,12 @@ def _write_outputs(settings: Settings, folder: Path, note: str) -> dict[str, int
         for name, (source, order) in PUBLISHED_TABLES.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
         con.execute("detach working")
+        restated = build_restatements(con, previous_marts, previous_as_of, recorded)
         con.execute("create table report_settings (name varchar, value varchar)")
         con.executemany(
-            "insert into report_settings values (?, ?)", list(settings.as_record().items())
+            "insert into report_settings values (?, ?)",
+            [*recorded.items(), ("restatements", restated)],
         )
-        build_restatements(con, previous_marts, previous_as_of)
         for name in (*PUBLISHED_TABLES, "restatements"):
             con.execute(
                 f"copy {name} to '{folder / f'{name}.parquet'}' (format parquet, compression zstd)"
@@ -148,7 +165,7 @@ def _write_outputs(settings: Settings, folder: Path, note: str) -> dict[str, int
     (folder / "marts.duckdb").chmod(0o444)
     write_workbook(views, folder / "nrr_report.xlsx", settings.reporting_currency)
     write_page(views, folder / "nrr_report.html", note)
-    return counts
+    return counts, restated
 
 
 def _free_name(reports_dir: Path, as_of: date) -> Path:
@@ -229,7 +246,8 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
             f"{settings.fiscal_year_start_month}, customers rolled up to "
             f"{settings.rollup.replace('_', ' ')}"
         )
-        counts = _write_outputs(settings, staging, note)
+        recorded = report_settings(settings, as_of, delivery)
+        counts, restated = _write_outputs(settings, staging, note, recorded)
         docs = data_docs_dir(settings.home / "gx")
         if docs.exists():
             shutil.copytree(docs, staging / "data_docs")
@@ -242,6 +260,8 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
             "delivery": {"date": delivery.isoformat(), "files": files},
             "settings": settings.as_record(),
             "code_version": code_version(),
+            "report_settings": recorded,
+            "restatements": restated,
             "row_counts": counts,
             "checks": _check_results(settings, run_id),
             "run_id": run_id,

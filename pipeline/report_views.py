@@ -62,6 +62,7 @@ class ReportViews:
     top_contracting: pl.DataFrame
     quarantine: pl.DataFrame
     restatements: pl.DataFrame
+    restatements_note: str
     settings: pl.DataFrame
 
 
@@ -92,6 +93,7 @@ def _restatements_for_display(restatements: pl.DataFrame) -> pl.DataFrame:
         "dimension",
         "dimension_value",
         "metric",
+        "change",
         *[pl.when(ratio).then(None).otherwise(pl.col(c)).alias(c) for c in RATIO_COLUMNS],
         *[
             pl.when(ratio).then(pl.col(c).cast(pl.Float64)).alias(shown)
@@ -133,6 +135,7 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         (f"ARR at quarter end ({currency})", end_arr[0] if end_arr.len() else None, "money"),
     ]
     cohorts = table("select * from rpt_cohort_retention")
+    settings = table("select * from report_settings")
     movers = table(f"""
         select m.customer_id, c.customer_name, m.csm_owner, m.segment, m.movement,
                m.start_arr, m.end_arr, m.expansion_arr, m.contraction_arr + m.churn_arr as lost_arr
@@ -177,5 +180,6 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         .head(TOP_MOVERS),
         quarantine=table("select * from quarantine order by extract, row_number"),
         restatements=_restatements_for_display(table("select * from restatements")),
-        settings=table("select * from report_settings"),
+        restatements_note=settings.filter(pl.col("name") == "restatements")["value"].first() or "",
+        settings=settings,
     )

@@ -4,6 +4,11 @@ Late billing changes, CRM hierarchy edits and FX revisions can change history. E
 quarter that was complete in the previous report is compared, per slice and metric, with
 the new figures; each difference becomes a row, so finance is never surprised by a quietly
 changed history. The unfinished quarter is not compared: its snapshot date moves every night.
+
+Only like is compared with like: two reports in the same reporting currency, with the same
+fiscal year start and roll-up, matched by quarter dates. After a change of any of these the
+table is empty and the note says why. A complete quarter that appears before the previous
+report's first quarter (history delivered late) is listed as a new quarter.
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ import duckdb
 from pipeline.report_views import BRIDGE_COLUMNS as MONEY_METRICS
 from pipeline.report_views import RATIO_METRICS
 
-KEY = ("quarter_label", "dimension", "dimension_value")
+# What makes two reports' figures comparable: their settings of the same name.
+COMPARABLE_SETTINGS = {
+    "reporting_currency": "reporting currency",
+    "fiscal_year_start_month": "fiscal year start month",
+    "rollup": "customer roll-up",
+}
+KEY = ("quarter_start", "dimension", "dimension_value")
 
 RESTATEMENT_COLUMNS = """
     quarter_label varchar, dimension varchar, dimension_value varchar, metric varchar,
-    previous_value decimal(38, 6), new_value decimal(38, 6), difference decimal(38, 6),
-    previous_as_of date
+    change varchar, previous_value decimal(38, 6), new_value decimal(38, 6),
+    difference decimal(38, 6), previous_as_of date
 """
 
 
@@ -26,21 +37,34 @@ def _long(schema: str, complete_only: bool) -> str:
     """The bridge amounts and the NRR/GRR ratios of one report, one row per metric."""
     where = "where is_complete" if complete_only else ""
     parts = [
-        f"select {', '.join(KEY)}, '{m}' as metric, cast({m} as decimal(38, 6)) as value "
-        f"from {schema}.fct_arr_bridge {where}"
+        f"select quarter_label, {', '.join(KEY)}, '{m}' as metric, "
+        f"cast({m} as decimal(38, 6)) as value from {schema}.fct_arr_bridge {where}"
         for m in MONEY_METRICS
     ] + [
-        f"select {', '.join(KEY)}, '{m}' as metric, cast(round({m}, 6) as decimal(38, 6)) "
-        f"as value from {schema}.rpt_nrr_quarterly {where}"
+        f"select quarter_label, {', '.join(KEY)}, '{m}' as metric, "
+        f"cast(round({m}, 6) as decimal(38, 6)) as value from {schema}.rpt_nrr_quarterly {where}"
         for m in RATIO_METRICS
     ]
     return "\nunion all\n".join(parts)
 
 
+def incomparable_settings(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """'reporting currency USD -> EUR', … for every comparable setting that differs."""
+    return [
+        f"{label} {previous.get(name, '?')} -> {current.get(name, '?')}"
+        for name, label in COMPARABLE_SETTINGS.items()
+        if previous.get(name) != current.get(name)
+    ]
+
+
 def build_restatements(
-    con: duckdb.DuckDBPyConnection, previous_marts: str | None, previous_as_of: str | None
-) -> None:
-    """Create table `restatements` in con (which holds the new marts).
+    con: duckdb.DuckDBPyConnection,
+    previous_marts: str | None,
+    previous_as_of: str | None,
+    settings: dict[str, str],
+) -> str:
+    """Create table `restatements` in con (which holds the new marts); return the note that
+    says what it compares.
 
     previous_marts: path of the previous report's marts.duckdb, or None for a first report.
     Money metrics missing on one side (a slice with no movement rows) count as 0; ratios
@@ -48,45 +72,65 @@ def build_restatements(
     """
     con.execute(f"create table restatements ({RESTATEMENT_COLUMNS})")
     if previous_marts is None:
-        return
+        return "First report: there is no previous report to compare with."
     con.execute(f"attach '{previous_marts}' as previous (read_only)")
     try:
+        previous_settings = dict(
+            con.execute("select name, value from previous.report_settings").fetchall()
+        )
+        changed = incomparable_settings(previous_settings, settings)
+        if changed:
+            return (
+                f"Not compared with the previous report (as of {previous_as_of}): its figures "
+                f"are not comparable because the {'; '.join(changed)}."
+            )
         key = ", ".join(KEY)
-        closed = "select quarter_label from previous.fct_arr_bridge where is_complete"
         money = ", ".join(f"'{m}'" for m in MONEY_METRICS)
         con.execute(
             f"""
             insert into restatements
             with old_values as ({_long("previous", complete_only=True)}),
                  new_values as ({_long("main", complete_only=False)}),
+                 closed as (select distinct quarter_start from old_values),
                  compared as (
-                    select coalesce(o.quarter_label, n.quarter_label) as quarter_label,
+                    select coalesce(n.quarter_label, o.quarter_label) as quarter_label,
+                           coalesce(o.quarter_start, n.quarter_start) as quarter_start,
                            coalesce(o.dimension, n.dimension) as dimension,
                            coalesce(o.dimension_value, n.dimension_value) as dimension_value,
                            coalesce(o.metric, n.metric) as metric,
-                           o.value as previous_value, n.value as new_value
+                           case when coalesce(o.metric, n.metric) in ({money})
+                                then coalesce(o.value, 0) else o.value end as previous_value,
+                           case when coalesce(o.metric, n.metric) in ({money})
+                                then coalesce(n.value, 0) else n.value end as new_value
                     from old_values as o
                     full outer join new_values as n using ({key}, metric)
+                    where coalesce(o.quarter_start, n.quarter_start) in (select * from closed)
+                 ),
+                 restated as (
+                    select quarter_label, quarter_start, dimension, dimension_value, metric,
+                           'restated' as change, previous_value, new_value,
+                           new_value - previous_value as difference
+                    from compared
+                    where previous_value is distinct from new_value
+                 ),
+                 new_quarters as (
+                    select quarter_label, quarter_start, dimension, dimension_value, metric,
+                           'new_quarter' as change, null as previous_value, value as new_value,
+                           null as difference
+                    from ({_long("main", complete_only=True)})
+                    where quarter_start < (select min(quarter_start) from closed)
                  )
-            select quarter_label, dimension, dimension_value, metric,
-                   case when metric in ({money}) then coalesce(previous_value, 0)
-                        else previous_value end as previous_value,
-                   case when metric in ({money}) then coalesce(new_value, 0)
-                        else new_value end as new_value,
-                   case when metric in ({money})
-                        then coalesce(new_value, 0) - coalesce(previous_value, 0)
-                        else new_value - previous_value end as difference,
-                   cast(? as date) as previous_as_of
-            from compared
-            where quarter_label in ({closed})
-              and (case when metric in ({money}) then coalesce(previous_value, 0)
-                        else previous_value end)
-                  is distinct from
-                  (case when metric in ({money}) then coalesce(new_value, 0)
-                        else new_value end)
-            order by quarter_label, dimension, dimension_value, metric
+            select quarter_label, dimension, dimension_value, metric, change,
+                   previous_value, new_value, difference, cast(? as date) as previous_as_of
+            from (select * from restated union all select * from new_quarters)
+            order by quarter_start, dimension, dimension_value, metric
         """,
             [previous_as_of],
         )
+        count = con.execute("select count(*) from restatements").fetchone()[0]
     finally:
         con.execute("detach previous")
+    return (
+        f"Compared with the previous report (as of {previous_as_of}, same reporting currency, "
+        f"fiscal year start and roll-up): {count} changed figures of closed quarters."
+    )

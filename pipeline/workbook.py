@@ -95,6 +95,9 @@ def write_workbook(views: ReportViews, path: Path, currency: str) -> None:
             summary.write_number(row, 1, float(round(value, 2)), fmt.money)
         else:
             summary.write_string(row, 1, str(value))
+    note_row = len(views.summary) + 3
+    summary.write_string(note_row, 0, "Restatements", fmt.header)
+    summary.write_string(note_row, 1, views.restatements_note)
     summary.freeze_panes(2, 0)
 
     _write_table(book, "NRR by quarter", views.nrr, fmt)

@@ -179,8 +179,13 @@ def test_quarantined_arr_above_the_threshold_blocks_publishing(crafted_run, caps
     assert code == EXIT_BLOCKED
     assert "Publishing was blocked" in message
     assert "2 quarantined rows carry ARR 6,000.00, which exceeds the threshold 0.00" in message
-    assert "unknown_account: 1 rows, ARR 6,000.00" in message
-    assert "bad_amount: 1 rows, ARR 0.00" in message
+    assert "unknown_account: 1 row, ARR 6,000.00" in message
+    assert "bad_amount: 1 row, ARR 0.00" in message
+    # The unreadable amount 'abc' is revenue the report would miss, whatever the ARR threshold.
+    assert (
+        "1 quarantined revenue row cannot be valued (bad_amount 1 row; in billing_charges.csv "
+        "1 row), which exceeds the threshold of 0 rows" in message
+    )
     assert os.readlink(home / "reports" / "latest") == "2026-09-30"
     assert sorted(p.name for p in (home / "reports").iterdir()) == [
         "2026-09-30",
@@ -192,6 +197,7 @@ def test_quarantined_arr_above_the_threshold_blocks_publishing(crafted_run, caps
 def test_a_threshold_above_the_quarantined_arr_lets_it_publish(crafted_run, monkeypatch):
     extracts, home, _ = crafted_run
     monkeypatch.setenv("NRR_QUARANTINE_ARR_THRESHOLD", "6000")
+    monkeypatch.setenv("NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD", "1")
     assert (
         main(["run", "--extracts", str(extracts), "--home", str(home), "--delivery", "2026-10-01"])
         == EXIT_OK
