@@ -119,6 +119,7 @@ def build_restatements(
                            null as difference
                     from ({_long("main", complete_only=True)})
                     where quarter_start < (select min(quarter_start) from closed)
+                      and value is not null
                  )
             select quarter_label, dimension, dimension_value, metric, change,
                    previous_value, new_value, difference, cast(? as date) as previous_as_of

@@ -281,3 +281,63 @@ def test_a_changed_charge_is_listed_as_restatements_with_exact_differences(craft
         'FY2025-Q4' and dimension = 'segment' and dimension_value = 'SMB' and metric = 'end_arr'""",
     )
     assert smb == [(d(1200),)]
+
+
+def test_history_delivered_late_appears_as_new_quarters(crafted_run):
+    """S turns out to have paid 12,000 a year from 2025-04-01: FY2025-Q2 appears before the
+    previous report's first quarter, FY2025-Q3's start and new ARR are restated, and FY2026-Q2
+    gets a TTM NRR: S, the only customer at FY2025-Q2, has churned by then (0 / 12,000)."""
+    extracts, home, _ = crafted_run
+    changed = CHARGES.replace(
+        "S-2,S,Analytics,Pro,recurring,12,1200.00", "S-2,S,Analytics,Pro,recurring,12,1300.00"
+    )
+    older = "S-0,S,Analytics,Pro,recurring,10,1000.00,USD,1,2025-04-01,2025-07-01,2025-04-01\n"
+    write_crafted_delivery(extracts, "2026-10-03", charges=changed + older)
+    assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+    changes = published(
+        home,
+        "select distinct quarter_label, change from restatements where dimension = 'all' "
+        "order by 1",
+    )
+    assert changes == [
+        ("FY2025-Q2", "new_quarter"),
+        ("FY2025-Q3", "restated"),
+        ("FY2026-Q2", "restated"),
+    ]
+    d = Decimal
+    rows = published(
+        home,
+        """select quarter_label, metric, change, previous_value, new_value, difference
+        from restatements where dimension = 'all'
+          and metric in ('start_arr', 'new_arr', 'end_arr', 'nrr', 'ttm_nrr', 'ttm_grr')
+        order by 1, 2""",
+    )
+    assert rows == [
+        ("FY2025-Q2", "end_arr", "new_quarter", None, d(12000), None),
+        ("FY2025-Q2", "new_arr", "new_quarter", None, d(12000), None),
+        ("FY2025-Q2", "start_arr", "new_quarter", None, d(0), None),
+        # Previously S, P (12,000 each) and E (1,000 EUR x 12 x 1.10) were all new.
+        ("FY2025-Q3", "new_arr", "restated", d(37200), d(25200), d(-12000)),
+        ("FY2025-Q3", "nrr", "restated", None, d(1), None),
+        ("FY2025-Q3", "start_arr", "restated", d(0), d(12000), d(12000)),
+        ("FY2026-Q2", "ttm_grr", "restated", None, d(0), None),
+        ("FY2026-Q2", "ttm_nrr", "restated", None, d(0), None),
+    ]
+    note = dict(published(home, "select name, value from report_settings"))["restatements"]
+    assert note.startswith("Compared with the previous report (as of 2026-10-02, same reporting")
+
+
+def test_after_a_settings_change_nothing_is_compared_and_the_report_says_why(
+    crafted_run, monkeypatch
+):
+    extracts, home, _ = crafted_run
+    monkeypatch.setenv("NRR_FISCAL_YEAR_START_MONTH", "2")
+    assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+    assert published(home, "select count(*) from restatements") == [(0,)]
+    note = dict(published(home, "select name, value from report_settings"))["restatements"]
+    assert note == (
+        "Not compared with the previous report (as of 2026-10-03): its figures are not "
+        "comparable because the fiscal year start month 1 -> 2."
+    )
+    manifest = json.loads((home / "reports" / "latest" / "manifest.json").read_text())
+    assert manifest["restatements"] == note
