@@ -14,6 +14,8 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from pipeline.landing import scalar
+
 # The table the quarantine step writes beside raw.quarantine: what the gate measures against.
 BASIS_TABLE = "raw.quarantine_basis"
 
@@ -124,8 +126,8 @@ def quarantine_gate(
         QuarantineGroup(file, reason, rows, Decimal(arr), unvalued)
         for file, reason, rows, arr, unvalued in con.execute(GROUPS_SQL).fetchall()
     ]
-    delivered = con.execute(DELIVERED_ROWS_SQL).fetchone()[0]
-    valid_arr = con.execute(VALID_ARR_SQL).fetchone()[0]
+    delivered = scalar(con, DELIVERED_ROWS_SQL)
+    valid_arr = scalar(con, VALID_ARR_SQL)
     return gate_verdict(
         groups, int(delivered), Decimal(valid_arr), arr_threshold, unvalued_threshold
     )

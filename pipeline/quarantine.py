@@ -742,8 +742,9 @@ def check_charges(
                 pl.col("amount").cast(AMOUNT, strict=False)
             ),
             period_value=_period_months(),
-            arr_bearing=pl.col("charge_type").is_in(ARR_BEARING_CHARGE_TYPES),
-            one_time=pl.col("charge_type") == "one_time",
+            # Never null: an empty charge_type is neither, and must not drop out of a filter.
+            arr_bearing=pl.col("charge_type").is_in(ARR_BEARING_CHARGE_TYPES).fill_null(False),
+            one_time=(pl.col("charge_type") == "one_time").fill_null(False),
         )
         # Only what the later rules need: the raw text of the few broken rows is joined back
         # at the end (raw_values), so tens of millions of rows never sit in memory as text.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.landing import scalar
 from pipeline.report_views import BRIDGE_COLUMNS as MONEY_METRICS
 from pipeline.report_views import RATIO_METRICS
 
@@ -128,7 +129,7 @@ def build_restatements(
         """,
             [previous_as_of],
         )
-        count = con.execute("select count(*) from restatements").fetchone()[0]
+        count = scalar(con, "select count(*) from restatements")
     finally:
         con.execute("detach previous")
     return (

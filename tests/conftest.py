@@ -18,3 +18,13 @@ def sample_extracts(tmp_path_factory):
     root = tmp_path_factory.mktemp("extracts")
     generate(GenerateOptions(out=root, customers=150, seed=11, as_of=SAMPLE_AS_OF))
     return root
+
+
+@pytest.fixture(scope="session")
+def sample_home(sample_extracts, tmp_path_factory):
+    """A home that has run the sample delivery once (its warehouse holds every dbt model)."""
+    from pipeline.cli import EXIT_OK, main
+
+    home = tmp_path_factory.mktemp("sample-home") / "home"
+    assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
+    return home

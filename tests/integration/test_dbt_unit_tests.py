@@ -14,15 +14,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_vars
-from pipeline.cli import EXIT_OK, main
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
-def test_every_dbt_unit_test_passes(sample_extracts, tmp_path):
-    home = tmp_path / "home"
-    assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
+def test_every_dbt_unit_test_passes(sample_home, tmp_path):
+    home = sample_home
     dbt = Path(sys.executable).parent / "dbt"
     completed = subprocess.run(
         [
