@@ -83,7 +83,7 @@ def warehouse_copy(sample_home, tmp_path_factory):
     con.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(charges=charges_strategy, rates=rates_strategy)
 def test_every_row_is_staged_or_quarantined_and_the_gate_sees_all_revenue(
     warehouse_copy, charges, rates

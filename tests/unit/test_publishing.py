@@ -112,6 +112,7 @@ def test_restated_ratios_are_shown_as_ratios_and_money_as_money():
             "dimension": ["all", "all"],
             "dimension_value": ["all", "all"],
             "metric": ["end_arr", "nrr"],
+            "change": ["restated", "restated"],
             "previous_value": [Decimal("62400"), Decimal("1.625")],
             "new_value": [Decimal("63600"), Decimal("1.65625")],
             "difference": [Decimal("1200"), Decimal("0.03125")],
