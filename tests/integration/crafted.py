@@ -60,3 +60,14 @@ def write_crafted_delivery(
     (folder / "crm_accounts.csv").write_text("\n".join(lines) + "\n")
     (folder / "fx_rates.csv").write_text(RATES)
     return folder
+
+
+def published(home: Path, sql: str) -> list[tuple]:
+    """Rows of a query on the published report (reports/latest/marts.duckdb)."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()

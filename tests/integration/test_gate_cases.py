@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pipeline.cli import EXIT_BLOCKED, EXIT_OK, EXIT_REJECTED, main
-from tests.integration.crafted import ACCOUNTS, CHARGES, RATES, write_crafted_delivery
+from tests.integration.crafted import ACCOUNTS, CHARGES, RATES, published, write_crafted_delivery
 
 pytestmark = pytest.mark.integration
 
@@ -19,14 +19,6 @@ DELIVERY = "2026-09-30"
 
 def run(extracts, home) -> int:
     return main(["run", "--extracts", str(extracts), "--home", str(home)])
-
-
-def published(home, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_rows_that_cannot_be_valued_block_publishing(tmp_path, capsys):

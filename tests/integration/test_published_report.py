@@ -7,22 +7,13 @@ import sys
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import polars as pl
 import pytest
 
 from pipeline.cli import EXIT_BLOCKED, EXIT_OK, main
-from tests.integration.crafted import CHARGES, write_crafted_delivery
+from tests.integration.crafted import CHARGES, published, write_crafted_delivery
 
 pytestmark = pytest.mark.integration
-
-
-def published(home, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
