@@ -175,10 +175,10 @@ def inspect_delivery(extracts_dir: Path, delivery: str | None, reporting_currenc
             )
         files[name] = ExtractFile(name, path, _sha256(path))
     delivery_date = date.fromisoformat(folder.name)
-    foreign = _foreign_currencies(files["billing_charges"].path, reporting_currency)
+    charges = files["billing_charges"].path
     if files["fx_rates"].path is not None:
-        _check_quoted_to_reporting(files["fx_rates"].path, reporting_currency, foreign)
-    elif foreign:
+        _check_quoted_to_reporting(files["fx_rates"].path, reporting_currency, charges)
+    elif foreign := _foreign_currencies(charges, reporting_currency):
         raise DeliveryRejected(
             f"Delivery {folder.name} has charges in {', '.join(foreign)} but no fx_rates "
             f"extract to convert them to {reporting_currency}; nothing is converted at 1.0.",
@@ -285,9 +285,10 @@ def _foreign_currencies(path: Path, reporting_currency: str) -> list[str]:
     return sorted(c for c in currencies if c and c != reporting_currency)
 
 
-def _check_quoted_to_reporting(path: Path, reporting_currency: str, foreign: list[str]) -> None:
+def _check_quoted_to_reporting(path: Path, reporting_currency: str, charges: Path) -> None:
     """Reject an fx_rates file that quotes the reporting currency at a rate other than 1: its
-    rates are to another currency, and converting with them would misstate every figure."""
+    rates are to another currency, and converting with them would misstate every figure.
+    The charges' currencies are read only to name the likely base in the message."""
     rates = _read_upper_cased(path)
     own = rates.filter(
         (pl.col("currency") == reporting_currency)
@@ -296,7 +297,7 @@ def _check_quoted_to_reporting(path: Path, reporting_currency: str, foreign: lis
     if own.is_empty():
         return
     quoted = sorted(c for c in rates["currency"].drop_nulls().unique() if c != reporting_currency)
-    unquoted = [c for c in foreign if c not in quoted]
+    unquoted = [c for c in _foreign_currencies(charges, reporting_currency) if c not in quoted]
     first = own.row(0, named=True)
     raise DeliveryRejected(
         f"{path.name} quotes the reporting currency {reporting_currency} at "
