@@ -37,12 +37,15 @@ lint: env
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/ruff format --check pipeline tests
 
-# The whole suite, the Spark equivalence test included (Java 17 is on the machine). The
-# Spark test runs beside the rest (its JVM mostly waits on its own); its log follows.
+# The whole suite, the Spark equivalence test included (Java 17 is on the machine). Each
+# pipeline run keeps about one core busy and waits on subprocesses part of the time, so the
+# suite runs on three pytest workers over the two cores, one test
+# file per worker at a time (module fixtures stay shared); the Spark test runs beside them
+# (its JVM mostly waits on its own) and its log follows.
 test: EXTRAS = --extra spark
 test: manifest lint browser
 	@$(BIN)/pytest -m spark -p no:cacheprovider > .spark-test.log 2>&1 & spark=$$!; \
-	$(BIN)/pytest; suite=$$?; \
+	$(BIN)/pytest -n 3 --dist loadfile --durations=15; suite=$$?; \
 	wait $$spark; spark_status=$$?; \
 	echo "--- Spark equivalence test (make test-spark) ---"; cat .spark-test.log; \
 	test $$suite -eq 0 -a $$spark_status -eq 0

@@ -13,6 +13,19 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipeline.failures import (
+    error_info_chain,
+    infrastructure_cause,
+    infrastructure_message,
+    step_failure_message,
+)
+from pipeline.locking import (
+    HomeNotWritable,
+    RunInProgress,
+    acquire_home_lock,
+    check_home_writable,
+    release_home_lock,
+)
 from pipeline.settings import Settings, SettingsError, settings_from_env
 
 EXIT_OK = 0
@@ -23,7 +36,11 @@ EXIT_BLOCKED = 4
 EXIT_BUSY = 5
 
 # Exception class names whose message is meant for the user as it is.
-USER_FACING_ERRORS = {"DeliveryRejected": EXIT_REJECTED, "RunInProgress": EXIT_BUSY}
+USER_FACING_ERRORS = {
+    "DeliveryRejected": EXIT_REJECTED,
+    "RunInProgress": EXIT_BUSY,
+    "HomeNotWritable": EXIT_USAGE,
+}
 
 
 @dataclass(frozen=True)
@@ -92,9 +109,24 @@ def _user_error(error) -> tuple[str, int] | None:
     return None
 
 
-def _blocked(result) -> str | None:
+# dagster-dbt's metadata "status" of a dbt test that could not run (as opposed to "fail").
+DBT_ERROR_STATUS = "error"
+
+
+def _check_status(evaluation) -> str | None:
+    status = evaluation.metadata.get("status")
+    return getattr(status, "value", status)
+
+
+def failed_data_checks(evaluations) -> list:
+    """Checks that ran and found bad data. A dbt test that errored (it could not run: the disk
+    was full, the warehouse locked) found nothing: its step fails, and says why."""
+    return [e for e in evaluations if not e.passed and _check_status(e) != DBT_ERROR_STATUS]
+
+
+def _blocked(evaluations) -> str | None:
     """The failed blocking checks of a run, one paragraph each."""
-    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    failed = failed_data_checks(evaluations)
     if not failed:
         return None
     lines = ["Publishing was blocked: the last good report was left as it was."]
@@ -106,14 +138,43 @@ def _blocked(result) -> str | None:
     return "\n".join(lines)
 
 
+def _machine_failure(failures, memory_limit: str | None) -> RunOutcome | None:
+    """The first step that failed for the machine's reason (disk, memory, a locked warehouse)."""
+    for step, error in failures:
+        links = error_info_chain(error)
+        cause = infrastructure_cause(links, memory_limit)
+        if cause:
+            return RunOutcome(EXIT_FAILED, infrastructure_message(step, links, cause))
+    return None
+
+
+def failed_run_outcome(failures, evaluations, memory_limit: str | None = None) -> RunOutcome:
+    """Why a run failed, from its failed steps ((step key, Dagster error info), in order) and
+    its check evaluations. The machine first: checks that ran on a machine that failed prove
+    nothing; then blocked checks; then the first failed step's own error."""
+    outcome = _machine_failure(failures, memory_limit)
+    if outcome:
+        return outcome
+    blocked = _blocked(evaluations)
+    if blocked:
+        return RunOutcome(EXIT_BLOCKED, blocked)
+    if failures:
+        step, error = failures[0]
+        found = _user_error(error)
+        if found:
+            return RunOutcome(found[1], found[0])
+        return RunOutcome(EXIT_FAILED, step_failure_message(step, error_info_chain(error)))
+    return RunOutcome(EXIT_FAILED, "The nightly job failed; see the Dagster log above.")
+
+
 def run_job(settings: Settings, delivery: str | None = None, force: bool = False) -> RunOutcome:
     """Run nightly_nrr_job in-process, the same job the schedule runs, under the home's lock."""
-    from pipeline.locking import RunInProgress, acquire_home_lock, release_home_lock
-
     try:
         acquire_home_lock(settings.home)
     except RunInProgress as exc:
         return RunOutcome(EXIT_BUSY, str(exc))
+    except HomeNotWritable as exc:
+        return RunOutcome(EXIT_USAGE, str(exc))
     try:
         return _run_locked(settings, delivery, force)
     finally:
@@ -130,6 +191,7 @@ def _run_locked(settings: Settings, delivery: str | None, force: bool) -> RunOut
     import dagster as dg
 
     from pipeline.assets.dbt import prepare_manifest
+    from pipeline.resources import duckdb_config
 
     prepare_manifest()
     from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config
@@ -145,17 +207,14 @@ def _run_locked(settings: Settings, delivery: str | None, force: bool) -> RunOut
     if result.success:
         latest = settings.reports_dir / "latest"
         return RunOutcome(EXIT_OK, f"Published report {latest.resolve()} (reports/latest).")
-    blocked = _blocked(result)
-    if blocked:
-        return RunOutcome(EXIT_BLOCKED, blocked)
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            found = _user_error(error)
-            if found:
-                return RunOutcome(found[1], found[0])
-            return RunOutcome(EXIT_FAILED, f"Step {event.step_key} failed: {error.message.strip()}")
-    return RunOutcome(EXIT_FAILED, "The nightly job failed; see the Dagster log above.")
+    failures = [
+        (event.step_key, event.step_failure_data.error)
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+    return failed_run_outcome(
+        failures, result.get_asset_check_evaluations(), duckdb_config()["memory_limit"]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     try:
         settings = _settings(args)
-    except SettingsError as exc:
+        check_home_writable(settings.home)
+    except (SettingsError, HomeNotWritable) as exc:
         print(f"nrr: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "demo":

@@ -38,6 +38,8 @@ FILE_SUFFIXES = (".csv", ".parquet")
 
 CHARGE_TYPES = ("recurring", "usage", "one_time")
 ARR_BEARING_CHARGE_TYPES = ("recurring", "usage")
+# Dates later than as-of plus this many years are typos (2205 for 2025): quarantined.
+PLAUSIBLE_YEARS_AFTER_AS_OF = 50
 # A billing period is a whole number of months in this range (`12.0` reads as 12).
 BILLING_PERIOD_MONTHS = (1, 120)
 
@@ -57,3 +59,30 @@ class NumberFormat:
 AMOUNT_FORMAT = NumberFormat(integer_digits=14, decimals=6, signed=True)
 QUANTITY_FORMAT = NumberFormat(integer_digits=14, decimals=4)
 RATE_FORMAT = NumberFormat(integer_digits=12, decimals=18)
+
+# Every reason a row can be quarantined for, by extract, in the order the rules apply. The
+# Great Expectations suite on raw.quarantine reads this list (validation.suite_definition).
+QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
+    "billing_charges": (
+        "missing_charge_id",
+        "duplicate_charge_id",
+        "bad_date",
+        "implausible_date",
+        "end_before_start",
+        "bad_charge_type",
+        "bad_quantity",
+        "bad_amount",
+        "bad_billing_period",
+        "unknown_currency",
+        "unknown_account",
+        "missing_fx_rate",
+        "negative_customer_arr",
+    ),
+    "crm_accounts": (
+        "missing_account_id",
+        "duplicate_account_id",
+        "unknown_parent",
+        "parent_loop",
+    ),
+    "fx_rates": ("bad_date", "implausible_date", "bad_fx_rate", "duplicate_fx_rate"),
+}

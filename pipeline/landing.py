@@ -14,8 +14,10 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
-from datetime import date
+import stat
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,9 +29,17 @@ from pipeline.contracts import (
     OPTIONAL_EXTRACTS,
     REQUIRED_EXTRACTS,
 )
+from pipeline.settings import Settings
 
 DELIVERY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 RAW_SCHEMA = "raw"
+# Every landing of a delivery, accepted or rejected, one JSON line each (never rewritten).
+RECEIPTS = "receipts.jsonl"
+# What "blank" means for every field, in both engines: empty, or only whitespace as Unicode
+# defines it (space, TAB, CR, LF, VT, FF, NEL, U+2028/9, no-break and other spaces). Landing
+# stores a blank field as missing (null), CSV or Parquet, quoted or not, so the row rules and
+# the SQL models never have to agree on a definition of their own.
+BLANK_PATTERN = r"^[\t\n\x0B\f\r\x{85}\p{Z}]*$"
 
 
 class DeliveryRejected(Exception):
@@ -39,6 +49,26 @@ class DeliveryRejected(Exception):
         super().__init__(message)
         self.file = file
         self.column = column
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a delivery may be before anything is read from it (see Settings)."""
+
+    max_file_bytes: int = Settings.max_file_bytes  # the settings' defaults
+    max_row_bytes: int = Settings.max_row_bytes
+    latest_date: date | None = None  # a delivery dated after this is refused (None: no check)
+    today: date | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, today: date | None = None) -> Limits:
+        today = today or date.today()
+        return cls(
+            max_file_bytes=settings.max_file_bytes,
+            max_row_bytes=settings.max_row_bytes,
+            latest_date=today + timedelta(days=settings.future_tolerance_days),
+            today=today,
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +87,10 @@ class Delivery:
     delivery_date: date
     folder: Path
     files: dict[str, ExtractFile]
+    # Other entries of the folder: all are reported; regular files within the size limit are
+    # archived, the others (name, why) are listed in not_archived.
+    unexpected: tuple[str, ...] = ()
+    not_archived: tuple[tuple[str, str], ...] = ()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
@@ -80,6 +114,19 @@ def _is_date(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def refuse_future(name: str, limits: Limits) -> None:
+    """A delivery dated after today (beyond the tolerance) is a typo: refuse it, loudly, so it
+    never becomes the newest published report and hides the real deliveries after it."""
+    if limits.latest_date is None or date.fromisoformat(name) <= limits.latest_date:
+        return
+    raise DeliveryRejected(
+        f"Delivery folder {name} is dated after today ({limits.today}): probably a typo in "
+        "its name. Nothing was read or published. Rename the folder to the date the extracts "
+        "were taken (or remove it); NRR_FUTURE_TOLERANCE_DAYS allows "
+        f"{(limits.latest_date - limits.today).days} day(s) for time zones."
+    )
 
 
 def resolve_delivery_folder(extracts_dir: Path, delivery: str | None) -> Path:
@@ -144,14 +191,75 @@ def read_header(path: Path) -> list[str]:
             "re-export the file as UTF-8.",
             file=path.name,
         ) from exc
+    except csv.Error as exc:
+        raise DeliveryRejected(
+            f"The header row of {path.name} could not be read ({exc}): it runs on for more "
+            f'than {csv.field_size_limit():,} characters, usually a stray quote (") before '
+            "or in the header. Re-export the file.",
+            file=path.name,
+        ) from exc
     if not header:
         raise DeliveryRejected(f"{path.name} is empty: it has no header row.", file=path.name)
     return [c.strip() for c in header]
 
 
-def inspect_delivery(extracts_dir: Path, delivery: str | None, reporting_currency: str) -> Delivery:
+def _check_header(path: Path, header: list[str], required: tuple[str, ...], folder: str) -> None:
+    """Every required column present, and no column named twice (which one would be read?)."""
+    names = [c.lstrip("\ufeff") for c in header]
+    twice = sorted(c for c, n in Counter(names).items() if n > 1)
+    if twice:
+        raise DeliveryRejected(
+            f"{path.name} in delivery {folder} names column {twice[0]} more than once "
+            f"({', '.join(twice)}): it is not clear which one to read. Deliver each column once.",
+            file=path.name,
+            column=twice[0],
+        )
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise DeliveryRejected(
+            f"{path.name} in delivery {folder} lacks required column(s) "
+            f"{', '.join(missing)} (found: {', '.join(names) or 'none'}).",
+            file=path.name,
+            column=missing[0],
+        )
+
+
+def _check_regular_file(path: Path, limits: Limits) -> None:
+    """Only regular files are read (a FIFO would block the run forever), within the size limit."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise DeliveryRejected(
+            f"{path.name} cannot be read: {exc.strerror}.", file=path.name
+        ) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise DeliveryRejected(
+            f"{path.name} in delivery {path.parent.name} is a folder, not a file.", file=path.name
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise DeliveryRejected(
+            f"{path.name} in delivery {path.parent.name} is not a regular file (a pipe, socket "
+            "or device); refusing to read it.",
+            file=path.name,
+        )
+    if info.st_size > limits.max_file_bytes:
+        raise DeliveryRejected(
+            f"{path.name} in delivery {path.parent.name} is {info.st_size:,} bytes, more than "
+            f"the limit of {limits.max_file_bytes:,} (NRR_MAX_FILE_BYTES); nothing was read.",
+            file=path.name,
+        )
+
+
+def inspect_delivery(
+    extracts_dir: Path,
+    delivery: str | None,
+    reporting_currency: str,
+    limits: Limits | None = None,
+) -> Delivery:
     """Check the delivery is complete; raise DeliveryRejected naming file and column if not."""
+    limits = limits or Limits.from_settings(Settings())
     folder = resolve_delivery_folder(extracts_dir, delivery)
+    refuse_future(folder.name, limits)
     files: dict[str, ExtractFile] = {}
     for name in (*REQUIRED_EXTRACTS, *OPTIONAL_EXTRACTS):
         path = _extract_path(folder, name)
@@ -164,35 +272,70 @@ def inspect_delivery(extracts_dir: Path, delivery: str | None, reporting_currenc
                 )
             files[name] = ExtractFile(name, None)
             continue
-        header = read_header(path)
-        missing = [c for c in EXTRACT_COLUMNS[name] if c not in header]
-        if missing:
+        _check_regular_file(path, limits)
+        _check_header(path, read_header(path), EXTRACT_COLUMNS[name], folder.name)
+        checksum, longest = _fingerprint(path, limits.max_row_bytes)
+        if path.suffix == ".csv" and longest > limits.max_row_bytes:
             raise DeliveryRejected(
-                f"{path.name} in delivery {folder.name} lacks required column(s) "
-                f"{', '.join(missing)} (found: {', '.join(header) or 'none'}).",
+                f"{path.name} in delivery {folder.name} has a line of {longest:,} bytes, more "
+                f"than the limit of {limits.max_row_bytes:,} (NRR_MAX_ROW_BYTES): not a "
+                "billing extract as exported, or a file cut or padded by a failed transfer. "
+                "Nothing was loaded.",
                 file=path.name,
-                column=missing[0],
             )
-        files[name] = ExtractFile(name, path, _sha256(path))
+        files[name] = ExtractFile(name, path, checksum)
     delivery_date = date.fromisoformat(folder.name)
     charges = files["billing_charges"].path
     if files["fx_rates"].path is not None:
         _check_quoted_to_reporting(files["fx_rates"].path, reporting_currency, charges)
+        _check_some_rate_usable(files["fx_rates"].path, reporting_currency, charges)
     elif foreign := _foreign_currencies(charges, reporting_currency):
         raise DeliveryRejected(
             f"Delivery {folder.name} has charges in {', '.join(foreign)} but no fx_rates "
             f"extract to convert them to {reporting_currency}; nothing is converted at 1.0.",
             file="fx_rates.csv",
         )
-    return Delivery(delivery_date, folder, files)
+    known = {f.path.name for f in files.values() if f.path is not None}
+    others = sorted(p for p in folder.iterdir() if p.name not in known)
+    not_archived = tuple((p.name, why) for p in others if (why := _not_archivable(p, limits)))
+    return Delivery(delivery_date, folder, files, tuple(p.name for p in others), not_archived)
 
 
-def _sha256(path: Path) -> str:
+def _not_archivable(path: Path, limits: Limits) -> str | None:
+    """Why a file of the delivery that is not an extract is not archived (None: it is)."""
+    if path.is_symlink():
+        return "a link: not archived"
+    if not path.is_file():
+        return "not a regular file: not archived"
+    if path.stat().st_size > limits.max_file_bytes:
+        return "larger than NRR_MAX_FILE_BYTES: not archived"
+    return None
+
+
+def _fingerprint(path: Path, line_limit: int) -> tuple[str, int]:
+    """sha256 of the file and the length of its longest line (exact up to `line_limit`;
+    beyond it, at least `line_limit` + 1), in one read of the file."""
     digest = hashlib.sha256()
+    longest = run = 0  # run: bytes since the last newline
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+                longest = max(longest, run)
+                continue
+            longest = max(longest, run + first)
+            last = block.rfind(b"\n")
+            if line_limit < last - first:  # a line inside this block might exceed the limit
+                longest = max(longest, *map(len, block[first + 1 : last].split(b"\n")))
+            run = len(block) - last - 1
+        longest = max(longest, run)
+    return digest.hexdigest(), longest
+
+
+def _sha256(path: Path) -> str:
+    return _fingerprint(path, 1 << 62)[0]
 
 
 # Enough zeros to write any double positionally (its exponent is at most 308).
@@ -232,6 +375,17 @@ def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(column).cast(pl.String)
 
 
+def is_blank(value: pl.Expr) -> pl.Expr:
+    """True for a missing, empty or whitespace-only value (BLANK_PATTERN)."""
+    return value.is_null() | value.str.contains(BLANK_PATTERN)
+
+
+def missing_when_blank(value: pl.Expr) -> pl.Expr:
+    """A blank value as missing: a quoted empty CSV field, an unquoted one, a Parquet '' and a
+    lone TAB all read the same (null)."""
+    return pl.when(is_blank(value)).then(None).otherwise(value)
+
+
 def scan_extract(path: Path) -> pl.LazyFrame:
     """All contract columns as text plus a 1-based _row_number (the record's position).
 
@@ -242,9 +396,7 @@ def scan_extract(path: Path) -> pl.LazyFrame:
     if path.suffix == ".parquet":
         frame = pl.scan_parquet(path)
         schema = frame.collect_schema()
-        return frame.with_row_index("_row_number", offset=1).select(
-            pl.col("_row_number").cast(pl.Int64), *[_as_text(c, schema[c]) for c in columns]
-        )
+        text = [_as_text(c, schema[c]) for c in columns]
     else:
         frame = pl.scan_csv(
             path,
@@ -253,8 +405,10 @@ def scan_extract(path: Path) -> pl.LazyFrame:
             truncate_ragged_lines=False,
         )
         frame = frame.rename(lambda c: c.lstrip("\ufeff").strip())
+        text = [pl.col(c) for c in columns]
     return frame.with_row_index("_row_number", offset=1).select(
-        pl.col("_row_number").cast(pl.Int64), *[pl.col(c) for c in columns]
+        pl.col("_row_number").cast(pl.Int64),
+        *[missing_when_blank(value).alias(c) for c, value in zip(columns, text, strict=True)],
     )
 
 
@@ -317,6 +471,36 @@ def _check_quoted_to_reporting(path: Path, reporting_currency: str, charges: Pat
     )
 
 
+def _check_some_rate_usable(path: Path, reporting_currency: str, charges: Path) -> None:
+    """Reject an fx_rates file with no usable rate (header only, or every row broken) when
+    charges need converting: every foreign charge would otherwise drop out of the report."""
+    from pipeline.quarantine import check_fx_rates  # the row rules say what a usable rate is
+
+    try:
+        checked = check_fx_rates(scan_extract(path)).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise _unreadable(path, exc) from exc
+    usable = checked.filter(
+        pl.col("reason").is_null() & (pl.col("currency_code") != reporting_currency)
+    )
+    if usable.height:
+        return
+    foreign = _foreign_currencies(charges, reporting_currency)
+    if not foreign:
+        return
+    held = (
+        "only a header row"
+        if checked.is_empty()
+        else f"{checked.height:,} rows, none of them a usable rate to {reporting_currency}"
+    )
+    raise DeliveryRejected(
+        f"{path.name} has {held}, but charges are in {', '.join(foreign)}: none of them could "
+        f"be converted to {reporting_currency}. Nothing was loaded; deliver the rates.",
+        file=path.name,
+        column="rate_to_reporting",
+    )
+
+
 def _unreadable(path: Path, exc: Exception) -> DeliveryRejected:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DeliveryRejected(
@@ -325,53 +509,148 @@ def _unreadable(path: Path, exc: Exception) -> DeliveryRejected:
     )
 
 
-def archive_delivery(delivery: Delivery, archive_dir: Path) -> list[dict]:
-    """Keep every file as received under archive/<date>/<sha256>/, written atomically.
+def _copy_verified(source: Path, target: Path, checksum: str, file_mode: int) -> None:
+    """Copy source to target (atomically, by rename) and prove the copy has `checksum`."""
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copyfile(source, partial)
+    os.chmod(partial, file_mode)
+    if _sha256(partial) != checksum:
+        partial.unlink()
+        raise DeliveryRejected(
+            f"{source.name} changed while it was being archived (an upload still in "
+            "progress?); nothing was loaded. Run again once the delivery is complete.",
+            file=source.name,
+        )
+    os.replace(partial, target)
 
+
+def _make_folder(path: Path, folder_mode: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, folder_mode)
+
+
+def archive_delivery(
+    delivery: Delivery, archive_dir: Path, file_mode: int = 0o600, folder_mode: int = 0o700
+) -> list[dict]:
+    """Keep every file as received under archive/<date>/<sha256>/, written atomically, and
+    return a record per file. The run then loads these verified copies (archived_copy), never
+    the delivery folder again: what is loaded is what the checksums describe.
+
+    Files of the folder that are not extracts are archived too (records with extract null);
+    entries that are not regular files, or larger than the limit, are recorded, not copied.
     Records name the archived copy relative to the archive, so a home can be moved.
     """
     # The run lock guarantees no other run is archiving: partial copies are from a crash.
     for leftover in archive_dir.glob("*/*/.*.partial"):
         leftover.unlink()
+    _make_folder(archive_dir, folder_mode)
+    _make_folder(archive_dir / delivery.folder.name, folder_mode)
+    sources = [(e.name, e.path, e.checksum) for e in delivery.files.values() if e.path]
     records = []
-    for extract in delivery.files.values():
-        if extract.path is None:
-            continue
-        target_dir = archive_dir / delivery.folder.name / extract.checksum[:16]
-        target = target_dir / extract.path.name
+    skipped = dict(delivery.not_archived)
+    for name in delivery.unexpected:
+        if name in skipped:
+            records.append(
+                {"extract": None, "file": name, "archived_as": None, "note": skipped[name]}
+            )
+        else:
+            path = delivery.folder / name
+            sources.append((None, path, _sha256(path)))
+    for extract, path, checksum in sources:
+        target_dir = archive_dir / delivery.folder.name / checksum[:16]
+        target = target_dir / path.name
         if not target.exists():
-            target_dir.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.partial")
-            shutil.copyfile(extract.path, partial)
-            if _sha256(partial) != extract.checksum:
-                partial.unlink()
-                raise DeliveryRejected(
-                    f"{extract.path.name} changed while it was being archived; try again.",
-                    file=extract.path.name,
-                )
-            os.replace(partial, target)
+            _make_folder(target_dir, folder_mode)
+            _copy_verified(path, target, checksum, file_mode)
         records.append(
             {
-                "extract": extract.name,
-                "file": extract.path.name,
-                "sha256": extract.checksum,
+                "extract": extract,
+                "file": path.name,
+                "sha256": checksum,
                 "archived_as": str(target.relative_to(archive_dir)),
             }
         )
-    write_atomically(
-        archive_dir / delivery.folder.name / "checksums.json", json.dumps(records, indent=2) + "\n"
-    )
     return records
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one rename: a crash leaves the old file or the new one."""
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w") as handle:
-        handle.write(text)
+def archived_copy(delivery: Delivery, archive_dir: Path, records: list[dict]) -> Delivery:
+    """The same delivery, its extracts read from their verified archived copies."""
+    copies = {r["extract"]: archive_dir / r["archived_as"] for r in records if r["extract"]}
+    files = {
+        name: replace(f, path=copies[name]) if f.path is not None else f
+        for name, f in delivery.files.items()
+    }
+    return replace(delivery, files=files)
+
+
+def record_receipt(
+    archive_dir: Path,
+    delivery: Delivery,
+    records: list[dict],
+    accepted: bool,
+    reason: str | None = None,
+    file_mode: int = 0o600,
+) -> None:
+    """Append this landing to archive/<date>/receipts.jsonl (fsynced; never rewritten), so a
+    re-delivery of the same date never hides what was received before. A rejected landing's
+    copies are removed unless an accepted landing holds the same file."""
+    path = archive_dir / delivery.folder.name / RECEIPTS
+    receipt = {
+        "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "accepted" if accepted else "rejected",
+        "reason": reason,
+        "files": records,
+    }
+    append_line(path, json.dumps(receipt), file_mode)
+    if accepted:
+        return
+    kept = {r["archived_as"] for r in accepted_files(archive_dir, delivery.delivery_date)}
+    for record in records:
+        if record.get("archived_as") and record["archived_as"] not in kept:
+            copy = archive_dir / record["archived_as"]
+            copy.unlink(missing_ok=True)
+            if copy.parent.exists() and not any(copy.parent.iterdir()):
+                copy.parent.rmdir()
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """The complete lines of a JSON-lines file; a line cut short (a crash, a full disk) is
+    skipped."""
+    if not path.exists():
+        return []
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def append_line(path: Path, line: str, file_mode: int | None = None) -> None:
+    """Append one line durably (fsynced). If the file ends in a torn line, start on a fresh
+    line. file_mode: the file's mode (None: as created)."""
+    fresh = path.exists() and path.stat().st_size > 0
+    with path.open("ab+") as handle:
+        if fresh:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(line.encode() + b"\n")
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(partial, path)
+    if file_mode is not None:
+        os.chmod(path, file_mode)
+
+
+def accepted_files(archive_dir: Path, delivery_date: date) -> list[dict]:
+    """The extract records of the last accepted landing of a delivery date."""
+    folder = archive_dir / delivery_date.isoformat()
+    accepted = [r for r in read_json_lines(folder / RECEIPTS) if r.get("status") == "accepted"]
+    if accepted:
+        return [f for f in accepted[-1]["files"] if f.get("extract")]
+    legacy = folder / "checksums.json"  # homes archived before receipts
+    return json.loads(legacy.read_text()) if legacy.exists() else []
 
 
 def _empty_extract(name: str) -> pl.DataFrame:

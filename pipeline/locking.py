@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,34 @@ class RunInProgress(RuntimeError):
     """Another process is running the pipeline on the same home."""
 
 
+class HomeNotWritable(RuntimeError):
+    """NRR_HOME cannot be created, or this user cannot write in it: a settings problem."""
+
+
+def _why_not_writable(home: Path, error: OSError) -> str:
+    existing = next((p for p in (home, *home.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    return error.strerror or str(error)
+
+
+def home_not_writable(home: Path, error: OSError) -> HomeNotWritable:
+    return HomeNotWritable(
+        f"NRR_HOME {home} is not writable: {_why_not_writable(home, error)}. Set NRR_HOME to a "
+        "folder this user can write."
+    )
+
+
+def check_home_writable(home: Path) -> None:
+    """Create `home` if it is missing and write a file in it, or raise HomeNotWritable."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as exc:
+        raise home_not_writable(home, exc) from exc
+
+
 def acquire_home_lock(home: Path) -> None:
     """Take the run lock of `home` (re-entrant within this process)."""
     path = (home / ".run.lock").resolve()
@@ -29,8 +58,11 @@ def acquire_home_lock(home: Path) -> None:
             handle, count = _held[path]
             _held[path] = (handle, count + 1)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("a+")
+        except OSError as exc:
+            raise home_not_writable(home, exc) from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from pipeline.landing import DeliveryRejected, inspect_delivery
+from pipeline.landing import DeliveryRejected, Limits, inspect_delivery
 from pipeline.publishing import already_published, published_manifest
 from pipeline.settings import Settings
 
@@ -25,8 +25,11 @@ def plan_nightly_run(
 
     A delivery that fails inspection is still run, so the failure is recorded and reported.
     """
+    limits = Limits.from_settings(settings)
     try:
-        found = inspect_delivery(settings.extracts_dir, delivery, settings.reporting_currency)
+        found = inspect_delivery(
+            settings.extracts_dir, delivery, settings.reporting_currency, limits
+        )
     except DeliveryRejected as exc:
         return NightlyPlan(delivery, True, str(exc))
     name = found.folder.name
@@ -38,7 +41,10 @@ def plan_nightly_run(
     digest = hashlib.sha256("".join(sorted(f["sha256"] for f in files)).encode()).hexdigest()
     published = published_manifest(settings)
     newest = published["delivery"]["date"] if published else None
-    if not force and newest is not None and name < newest:
+    # A report published from a future-dated folder (before such folders were refused) does
+    # not hold back the real deliveries.
+    future = newest is not None and newest > limits.latest_date.isoformat()
+    if not force and newest is not None and not future and name < newest:
         return NightlyPlan(
             name,
             False,

@@ -2,6 +2,9 @@
 
 Charts hold only aggregates by quarter and cohort; CRM text appears only in the tables, and
 every table cell is HTML-escaped, so an account named `<script>…` is shown, never run.
+The page stays small whatever the delivery: it lists at most QUARANTINE_ROWS quarantined
+rows and cuts every text cell at TEXT_LIMIT characters, each time saying so and where the
+full data is.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from pipeline.report_views import BANDS, ReportViews
+from pipeline.report_views import BANDS, QUARANTINE_FILES, ReportViews, cut_text, first_rows
 from pipeline.workbook import PERCENT_COLUMNS
 
 BAND_COLOURS = ("#f4cccc", "#fce5cd", "#fff2cc", "#d9ead3", "#b6d7a8", "#93c47d")
@@ -29,6 +32,8 @@ th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; }
 th { background: #eef2f7; } td.text { text-align: left; }
 .chart { margin-bottom: 2rem; }
 """
+QUARANTINE_ROWS = 200
+TEXT_LIMIT = 500
 
 
 def _fmt(value, column: str) -> tuple[str, str]:
@@ -50,13 +55,14 @@ def _fmt(value, column: str) -> tuple[str, str]:
     return str(value), "text"
 
 
-def html_table(frame: pl.DataFrame) -> str:
+def html_table(frame: pl.DataFrame, full_text_in: str = "marts.duckdb") -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     rows = []
     for values in frame.iter_rows():
         cells = []
         for column, value in zip(frame.columns, values, strict=True):
             text, css = _fmt(value, column)
+            text = cut_text(text, TEXT_LIMIT, full_text_in)
             cells.append(f'<td class="{css}">{html.escape(text)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     if not rows:
@@ -177,6 +183,7 @@ def write_page(views: ReportViews, path: Path, title_note: str) -> None:
         "</div></div>"
         for label, value, kind in views.summary
     )
+    quarantine, quarantine_note = first_rows(views.quarantine.drop("raw_record"), QUARANTINE_ROWS)
     sections = [
         ("NRR by quarter and slice", views.nrr),
         ("ARR bridge", views.bridge),
@@ -187,14 +194,17 @@ def write_page(views: ReportViews, path: Path, title_note: str) -> None:
         (f"Top expanding customers, {views.headline_quarter}", views.top_expanding),
         (f"Top contracting customers, {views.headline_quarter}", views.top_contracting),
         ("Restatements since the previous report", views.restatements),
-        ("Quarantine", views.quarantine.drop("raw_record")),
+        ("Quarantine", quarantine),
         ("Settings", views.settings),
     ]
-    notes = {"Restatements since the previous report": views.restatements_note}
+    notes = {
+        "Restatements since the previous report": views.restatements_note,
+        "Quarantine": quarantine_note,
+    }
     tables = "".join(
         f"<h2>{html.escape(title)}</h2>"
         + (f"<p>{html.escape(notes[title])}</p>" if notes.get(title) else "")
-        + html_table(frame)
+        + html_table(frame, QUARANTINE_FILES if title == "Quarantine" else "marts.duckdb")
         for title, frame in sections
     )
     path.write_text(

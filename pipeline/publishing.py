@@ -2,28 +2,38 @@
 
 The folder is built under a hidden staging name and renamed into place only when complete;
 `latest` is a symlink replaced with os.replace, so a reader sees the old report or the new
-one, never a half-written one. Published folders are never modified again: a BI tool holding
-latest/marts.duckdb open keeps reading the folder it opened, and never blocks a run.
+one, never a half-written one. Published folders are never modified, deleted or renamed
+again, and their names are never reused: a BI tool holding latest/marts.duckdb open (even
+read-write) keeps reading the folder it opened, and never blocks a run, because the next
+report reads the previous one from its Parquet files.
+
+Before `latest` moves, the folder is recorded in reports/published.jsonl (flushed and
+fsynced): the history lists every folder `latest` may have shown. A line cut short (disk
+full) is ignored and the next line starts on a fresh line.
+
+A report names no server path: recorded paths are relative to NRR_HOME (home is "."), and
+the folder and its files get the modes of NRR_SHARE_WITH (owner-only by default), whatever
+the umask.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
 from pipeline import __version__
-from pipeline.landing import scalar, write_atomically
+from pipeline.landing import accepted_files, append_line, read_json_lines, scalar
 from pipeline.page import write_page
 from pipeline.report_views import load_views
 from pipeline.resources import duckdb_config
-from pipeline.restatements import build_restatements
+from pipeline.restatements import PreviousReport, build_restatements
 from pipeline.settings import Settings
 from pipeline.validation import data_docs_dir
 from pipeline.workbook import write_workbook
@@ -44,7 +54,6 @@ LATEST = "latest"
 MANIFEST = "manifest.json"
 # One line per switch of `latest`: the folders readers may have seen, oldest first.
 HISTORY = "published.jsonl"
-REPORT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}(\.\d+)?$")
 
 
 def code_version() -> dict[str, str]:
@@ -67,8 +76,18 @@ def code_version() -> dict[str, str]:
 
 def delivery_files(settings: Settings, delivery: date) -> list[dict]:
     """The archived files of a delivery, with their checksums."""
-    checksums = settings.archive_dir / delivery.isoformat() / "checksums.json"
-    return json.loads(checksums.read_text()) if checksums.exists() else []
+    return accepted_files(settings.archive_dir, delivery)
+
+
+def portable_record(settings: Settings) -> dict[str, str]:
+    """Settings as a report records them: every path relative to NRR_HOME (home is ".",
+    extracts_dir e.g. "../extracts"), so a report discloses no server path."""
+    record = settings.as_record()
+    for field in fields(Settings):
+        value = getattr(settings, field.name)
+        if isinstance(value, Path):
+            record[field.name] = os.path.relpath(value, settings.home)
+    return record
 
 
 def published_manifest(settings: Settings) -> dict | None:
@@ -81,7 +100,7 @@ def run_identity(settings: Settings, delivery: date, files: list[dict]) -> dict:
     return {
         "delivery": delivery.isoformat(),
         "files": sorted((f["extract"], f["sha256"]) for f in files),
-        "settings": settings.as_record(),
+        "settings": portable_record(settings),
         "code_version": code_version(),
     }
 
@@ -113,13 +132,14 @@ def _check_results(settings: Settings, run_id: str) -> list[dict]:
     return results
 
 
-def _previous_report(settings: Settings) -> tuple[str | None, str | None]:
-    """marts.duckdb and as-of date of the report `latest` points at now, if any."""
-    latest = settings.reports_dir / LATEST
+def _previous_report(settings: Settings) -> PreviousReport | None:
+    """The report `latest` points at now, if any (read from its Parquet files, never from its
+    marts.duckdb, which a BI tool may hold open read-write)."""
     manifest = published_manifest(settings)
-    if manifest is None or not (latest / "marts.duckdb").exists():
-        return None, None
-    return str((latest / "marts.duckdb").resolve()), manifest["as_of"]
+    if manifest is None:
+        return None
+    folder = (settings.reports_dir / LATEST).resolve()
+    return PreviousReport(folder=folder, as_of=manifest["as_of"], manifest=manifest)
 
 
 def report_settings(settings: Settings, as_of: date, delivery: date) -> dict[str, str]:
@@ -127,7 +147,7 @@ def report_settings(settings: Settings, as_of: date, delivery: date) -> dict[str
     delivery and the code version, the same in report_settings and manifest.json."""
     version = code_version()
     return {
-        **settings.as_record(),
+        **portable_record(settings),
         "as_of": as_of.isoformat(),
         "delivery_date": delivery.isoformat(),
         "code_version": version["package"],
@@ -141,95 +161,125 @@ def _write_outputs(
     """marts.duckdb (with restatements), a Parquet file per table, the workbook and the page.
     Returns the row counts and the restatements note."""
     counts = {}
-    previous_marts, previous_as_of = _previous_report(settings)
     con = duckdb.connect(str(folder / "marts.duckdb"), config=duckdb_config())
     try:
-        con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
+        con.execute(f"attach {_sql_text(settings.warehouse_path)} as working (read_only)")
         for name, (source, order) in PUBLISHED_TABLES.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
         con.execute("detach working")
-        restated = build_restatements(con, previous_marts, previous_as_of, recorded)
+        restated = build_restatements(con, _previous_report(settings), recorded)
         con.execute("create table report_settings (name varchar, value varchar)")
         con.executemany(
             "insert into report_settings values (?, ?)",
             [*recorded.items(), ("restatements", restated)],
         )
-        for name in (*PUBLISHED_TABLES, "restatements"):
-            con.execute(
-                f"copy {name} to '{folder / f'{name}.parquet'}' (format parquet, compression zstd)"
-            )
+        for name in (*PUBLISHED_TABLES, "restatements", "report_settings"):
+            target = _sql_text(folder / f"{name}.parquet")
+            con.execute(f"copy {name} to {target} (format parquet, compression zstd)")
             counts[name] = scalar(con, f"select count(*) from {name}")
         views = load_views(con, settings.reporting_currency)
     finally:
         con.close()
-    (folder / "marts.duckdb").chmod(0o444)
     write_workbook(views, folder / "nrr_report.xlsx", settings.reporting_currency)
     write_page(views, folder / "nrr_report.html", note)
     return counts, restated
 
 
+def _sql_text(value: object) -> str:
+    """A SQL string literal (paths in ATTACH and COPY cannot be bound as parameters)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def apply_sharing(folder: Path, settings: Settings) -> None:
+    """Give folder, its sub-folders and files the modes of NRR_SHARE_WITH, whatever the umask;
+    marts.duckdb also loses its write bits (0o400 for the owner only)."""
+    for root, _, files in os.walk(folder):
+        os.chmod(root, settings.folder_mode)
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(settings.file_mode)
+    marts = folder / "marts.duckdb"
+    if marts.exists():
+        marts.chmod(settings.file_mode & ~0o222)
+
+
+def history_names(reports_dir: Path) -> set[str]:
+    """Every folder reports/published.jsonl names; a line cut short (a crash, a full disk)
+    is not JSON and is skipped."""
+    names = set()
+    for line in read_json_lines(reports_dir / HISTORY):
+        try:
+            names.add(str(line["folder"]))
+        except (KeyError, TypeError):
+            continue
+    return names
+
+
 def _free_name(reports_dir: Path, as_of: date) -> Path:
-    """reports/<as_of>, or <as_of>.2, .3 ... when that date was published before."""
+    """reports/<as_of>, or <as_of>.2, .3 ...: never the name of anything in reports/ nor of
+    any folder the history names (a reader may have seen that name with other content)."""
+    taken = history_names(reports_dir) | {p.name for p in reports_dir.iterdir()}
     candidate, n = reports_dir / as_of.isoformat(), 1
-    while candidate.exists():
+    while candidate.name in taken or os.path.lexists(candidate):
         n += 1
         candidate = reports_dir / f"{as_of.isoformat()}.{n}"
     return candidate
 
 
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def record_about_to_show(reports_dir: Path, folder: Path) -> None:
+    """Append folder to the history and fsync it, before `latest` may show it. The line
+    starts on a fresh line even when the last one was cut short."""
+    line = json.dumps(
+        {
+            "folder": folder.name,
+            "about_to_be_shown_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    append_line(reports_dir / HISTORY, line)
+
+
 def switch_latest(reports_dir: Path, folder: Path) -> None:
-    """Point reports/latest at folder in one atomic rename, then record it in the history."""
+    """Record folder in the history (durably), then point reports/latest at it in one
+    atomic rename."""
+    record_about_to_show(reports_dir, folder)
     temporary = reports_dir / f".{LATEST}-{os.getpid()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(folder.name, target_is_directory=True)
     os.replace(temporary, reports_dir / LATEST)
-    with (reports_dir / HISTORY).open("a") as history:
-        switched_at = datetime.now(UTC).isoformat(timespec="seconds")
-        history.write(json.dumps({"folder": folder.name, "switched_at": switched_at}) + "\n")
+    _fsync_folder(reports_dir)
 
 
-def _report_folders(reports_dir: Path) -> list[Path]:
-    return [
-        p
-        for p in reports_dir.iterdir()
-        if REPORT_FOLDER.match(p.name) and p.is_dir() and not p.is_symlink()
-    ]
-
-
-def _published_names(reports_dir: Path) -> set[str]:
-    """Folders `latest` has pointed at: the history, plus its target now (a crash may have
-    come between the switch and the history line)."""
-    history = reports_dir / HISTORY
-    if not history.exists():  # a home from before the history: all its folders were seen
-        existing = sorted(p.name for p in _report_folders(reports_dir))
-        write_atomically(history, "".join(json.dumps({"folder": n}) + "\n" for n in existing))
-    names = set()
-    for line in history.read_text().splitlines():
-        try:
-            names.add(json.loads(line)["folder"])
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut short by a crash
-    latest = reports_dir / LATEST
-    if latest.is_symlink():
-        names.add(os.readlink(latest))
-    return names
+def place_and_show(reports_dir: Path, staging: Path, as_of: date) -> Path:
+    """Rename the complete staging folder to a name never used before, then show it."""
+    folder = _free_name(reports_dir, as_of)
+    os.rename(staging, folder)
+    switch_latest(reports_dir, folder)
+    return folder
 
 
 def remove_crash_leftovers(reports_dir: Path) -> None:
-    """Remove what a killed publish left: staging folders, the temporary link, and complete
-    folders that `latest` never pointed at (killed between the rename and the switch).
+    """Remove what a killed publish left half done: staging folders and temporary links.
 
+    A complete report folder is never removed, even one `latest` never pointed at (killed
+    between the rename and the switch): the history may have lost the line that named it
+    (a full disk), so a reader may have seen it. Its name is never reused.
     Only call under the run lock: then nobody else is publishing.
     """
-    for leftover in (*reports_dir.glob(".staging-*"), *reports_dir.glob(f".{LATEST}-*")):
+    for leftover in reports_dir.glob(".staging-*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in reports_dir.glob(f".{LATEST}-*"):
         if leftover.is_symlink():
             leftover.unlink()
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
-    published = _published_names(reports_dir)
-    for folder in _report_folders(reports_dir):
-        if folder.name not in published:
-            shutil.rmtree(folder)
 
 
 def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str) -> Path:
@@ -239,6 +289,7 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
     remove_crash_leftovers(reports_dir)
     staging = reports_dir / f".staging-{run_id}"
     staging.mkdir()
+    staging.chmod(settings.folder_mode)
     try:
         note = (
             f"As of {as_of.isoformat()}, delivery {delivery.isoformat()}, "
@@ -258,7 +309,7 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
         manifest = {
             "as_of": as_of.isoformat(),
             "delivery": {"date": delivery.isoformat(), "files": files},
-            "settings": settings.as_record(),
+            "settings": portable_record(settings),
             "code_version": code_version(),
             "report_settings": recorded,
             "restatements": restated,
@@ -269,10 +320,8 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
             "identity": run_identity(settings, delivery, files),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        folder = _free_name(reports_dir, as_of)
-        os.rename(staging, folder)
+        apply_sharing(staging, settings)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    switch_latest(reports_dir, folder)
-    return folder
+    return place_and_show(reports_dir, staging, as_of)

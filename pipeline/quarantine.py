@@ -24,11 +24,12 @@ from pipeline.contracts import (
     ARR_BEARING_CHARGE_TYPES,
     BILLING_PERIOD_MONTHS,
     CHARGE_TYPES,
+    PLAUSIBLE_YEARS_AFTER_AS_OF,
     QUANTITY_FORMAT,
     RATE_FORMAT,
     NumberFormat,
 )
-from pipeline.landing import DeliveryRejected
+from pipeline.landing import DeliveryRejected, is_blank
 from pipeline.periods import reporting_quarters
 
 # Active ISO-4217 codes.
@@ -228,6 +229,16 @@ class RuleContext:
     fiscal_year_start_month: int
     as_of: date
     rollup: str = "ultimate_parent"
+    earliest_date: date = date(2000, 1, 1)  # NRR_EARLIEST_DATE
+
+    @property
+    def latest_date(self) -> date:
+        """The last plausible date: as-of plus PLAUSIBLE_YEARS_AFTER_AS_OF years."""
+        year = self.as_of.year + PLAUSIBLE_YEARS_AFTER_AS_OF
+        try:
+            return self.as_of.replace(year=year)
+        except ValueError:  # 29 February in a year that has none
+            return self.as_of.replace(year=year, day=28)
 
 
 @dataclass(frozen=True)
@@ -237,10 +248,11 @@ class QuarantineResult:
     table: pl.DataFrame
     valid_arr: Decimal  # ARR at as-of of the charges that passed every rule
     has_arr: bool  # some valid recurring or usage charge is in force at a reported snapshot
+    first_start: date | None = None  # earliest start of a valid recurring or usage charge
 
 
 def _blank(column: str) -> pl.Expr:
-    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+    return is_blank(pl.col(column))
 
 
 def _date(column: str) -> pl.Expr:
@@ -260,6 +272,22 @@ def _bad_timestamp(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & (
         ~pl.col(column).str.contains(TIMESTAMP_PATTERN)
         | pl.col(column).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_null()
+    )
+
+
+def _implausible(column: str, ctx: RuleContext) -> tuple[str, pl.Expr, pl.Expr]:
+    """A readable date outside the plausible window: a typo (1025 for 2025) or a system
+    sentinel (0001-01-01). Left in, it would stretch the quarters from that year to as-of."""
+    value = _date(column)
+    return (
+        "implausible_date",
+        (value < ctx.earliest_date) | (value > ctx.latest_date),
+        pl.format(
+            f"{column} {{}} is outside the plausible dates {ctx.earliest_date} "
+            f"(NRR_EARLIEST_DATE) to {ctx.latest_date} (as-of + "
+            f"{PLAUSIBLE_YEARS_AFTER_AS_OF} years)",
+            _quote(column),
+        ),
     )
 
 
@@ -403,8 +431,17 @@ def resolve_hierarchy(edges: pl.DataFrame) -> pl.DataFrame:
     cycle_nodes = looping.select(pl.col("up").unique().alias("account_id")).join(
         looping.select("account_id", pl.col("lowest").alias("cycle_id")), on="account_id"
     )
+    # A loop is named once: by its lowest account id and its size. Its members are listed on
+    # the row of that lowest account only, so the details grow with the loop, not its square.
     cycles = cycle_nodes.group_by("cycle_id").agg(
+        size=pl.len(),
         members=pl.col("account_id").sort().str.join(", "),
+    )
+    in_loop = pl.format(
+        "parent loop {} ({} {})",
+        "cycle_id",
+        "size",
+        pl.when(pl.col("size") == 1).then(pl.lit("account")).otherwise(pl.lit("accounts")),
     )
     looping = (
         looping.join(cycle_nodes.rename({"account_id": "up"}), on="up", how="left")
@@ -414,17 +451,27 @@ def resolve_hierarchy(edges: pl.DataFrame) -> pl.DataFrame:
             "account_id",
             pl.lit(None, dtype=pl.String).alias("ultimate_parent_id"),
             pl.lit("parent_loop").alias("problem"),
-            pl.when(pl.col("in_cycle"))
+            pl.when(pl.col("account_id") == pl.col("cycle_id"))
             .then(
                 pl.format(
-                    "account {} is in a parent loop among accounts {}", "account_id", "members"
+                    "account {} is in {}: its members are {}", "account_id", in_loop, "members"
+                )
+            )
+            .when(pl.col("in_cycle"))
+            .then(
+                pl.format(
+                    "account {} is in {}, whose members are listed on account {}",
+                    "account_id",
+                    in_loop,
+                    "cycle_id",
                 )
             )
             .otherwise(
                 pl.format(
-                    "account {} rolls up into a parent loop among accounts {}",
+                    "account {} rolls up into {}, whose members are listed on account {}",
                     "account_id",
-                    "members",
+                    in_loop,
+                    "cycle_id",
                 )
             )
             .alias("detail"),
@@ -516,8 +563,9 @@ def check_accounts(accounts: pl.LazyFrame, rollup: str) -> pl.LazyFrame:
 # --- fx_rates -------------------------------------------------------------------------------
 
 
-def check_fx_rates(rates: pl.LazyFrame) -> pl.LazyFrame:
+def check_fx_rates(rates: pl.LazyFrame, ctx: RuleContext | None = None) -> pl.LazyFrame:
     key = ["rate_date", "currency_code"]
+    plausible = [_implausible("rate_date", ctx)] if ctx else []
     return rates.with_columns(currency_code=_currency_code()).with_columns(
         _first_failure(
             [
@@ -526,6 +574,7 @@ def check_fx_rates(rates: pl.LazyFrame) -> pl.LazyFrame:
                     _date("rate_date").is_null(),
                     pl.format("rate_date {} is not a date YYYY-MM-DD", _quote("rate_date")),
                 ),
+                *plausible,
                 *number_rules("bad_fx_rate", "rate_to_reporting", RATE_FORMAT, positive=True),
                 (
                     "duplicate_fx_rate",
@@ -566,7 +615,7 @@ def _period_months() -> pl.Expr:
     return pl.when(months.is_between(low, high)).then(months)
 
 
-def _charge_row_rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
+def _charge_row_rules(ctx: RuleContext) -> list[tuple[str, pl.Expr, pl.Expr]]:
     start, end = _date("effective_start"), _date("effective_end")
     low, high = BILLING_PERIOD_MONTHS
     return [
@@ -591,6 +640,8 @@ def _charge_row_rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
             _bad_timestamp("updated_at"),
             pl.format("updated_at {} is not an ISO date-time", _quote("updated_at")),
         ),
+        _implausible("effective_start", ctx),
+        _implausible("effective_end", ctx),
         (
             "end_before_start",
             end < start,
@@ -723,7 +774,7 @@ def check_charges(
         customer_id=pl.col("customer_id").first(),
         account_known=pl.lit(True),
     )
-    rules = _charge_row_rules()
+    rules = _charge_row_rules(ctx)
     rowwise = (
         charges.join(account_status, on="account_id", how="left", nulls_equal=False)
         .with_columns(
@@ -993,6 +1044,94 @@ def valid_arr_at(checked: pl.DataFrame, rates: pl.LazyFrame, ctx: RuleContext) -
     return Decimal(total or 0)
 
 
+def rates_a_snapshot_needed(
+    checked_rates: pl.LazyFrame,
+    rates: pl.LazyFrame,
+    checked_charges: pl.DataFrame,
+    snapshots: pl.DataFrame,
+    ctx: RuleContext,
+) -> pl.DataFrame:
+    """_row_number, snapshot_date, used_date of quarantined rate rows that a reported snapshot
+    would have used: same currency as a valid charge in force at that snapshot, dated on or
+    before it and after the rate the snapshot used instead (used_date null: it had none).
+    Left unflagged, the report silently converts at an older rate."""
+    in_use = (
+        checked_charges.lazy()
+        .filter(
+            pl.col("reason").is_null()
+            & pl.col("arr_bearing")
+            & pl.col("first_index").is_not_null()
+            & (pl.col("currency_code") != ctx.reporting_currency)
+        )
+        .select("currency_code", "first_index", "last_index")
+        .unique()  # few distinct intervals, however many charges
+        .select(
+            "currency_code",
+            snapshot_index=pl.int_ranges("first_index", pl.col("last_index") + 1),
+        )
+        .explode("snapshot_index")
+        .unique()
+        .join(snapshots.lazy(), on="snapshot_index")
+    )
+    broken = checked_rates.filter(
+        pl.col("reason").is_in(["bad_fx_rate", "duplicate_fx_rate"])
+        & _date("rate_date").is_not_null()
+    ).select("_row_number", "currency_code", quarantined_date=_date("rate_date"))
+    used = (
+        in_use.sort("snapshot_date")
+        .join_asof(
+            rates.select(
+                pl.col("currency").alias("currency_code"),
+                "rate_date",
+                pl.col("rate_date").alias("used_date"),
+            ).sort("rate_date"),
+            left_on="snapshot_date",
+            right_on="rate_date",
+            by="currency_code",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("rate_date")
+    )
+    return (
+        broken.join(used, on="currency_code")
+        .filter(
+            (pl.col("quarantined_date") <= pl.col("snapshot_date"))
+            & (pl.col("used_date").is_null() | (pl.col("quarantined_date") > pl.col("used_date")))
+        )
+        .sort("snapshot_date")
+        .group_by("_row_number")
+        .agg(pl.col("snapshot_date").first(), pl.col("used_date").first())
+        .collect()
+    )
+
+
+def flag_needed_rates(checked_rates: pl.LazyFrame, needed: pl.DataFrame) -> pl.LazyFrame:
+    """Quarantined rates a snapshot needed count against the gate as unvalued rows (the ARR
+    they would have changed cannot be known), and their detail says which snapshot."""
+    hit = pl.col("snapshot_date").is_not_null()
+    return (
+        checked_rates.join(needed.lazy(), on="_row_number", how="left")
+        .with_columns(
+            detail=pl.when(hit)
+            .then(
+                pl.format(
+                    "{}; the {} snapshot would have used this rate and converted at {} instead",
+                    "detail",
+                    "snapshot_date",
+                    pl.when(pl.col("used_date").is_null())
+                    .then(pl.lit("no rate"))
+                    .otherwise(pl.format("the {} rate", "used_date")),
+                )
+            )
+            .otherwise("detail"),
+            arr_at_stake=pl.lit(0).cast(ARR),
+            unvalued=hit,
+        )
+        .drop("snapshot_date", "used_date")
+    )
+
+
 # --- assembly -------------------------------------------------------------------------------
 
 
@@ -1013,7 +1152,9 @@ def _to_quarantine(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) 
     )
 
 
-def no_arr_rejection(table: pl.DataFrame, as_of: date) -> DeliveryRejected:
+def no_arr_rejection(
+    table: pl.DataFrame, as_of: date, first_start: date | None = None
+) -> DeliveryRejected:
     """Why a delivery whose valid charges carry no ARR at any reported snapshot is rejected."""
     revenue = table.filter(
         (pl.col("extract") == "billing_charges")
@@ -1023,7 +1164,13 @@ def no_arr_rejection(table: pl.DataFrame, as_of: date) -> DeliveryRejected:
         "The delivery has no recurring or usage charge in force at any quarter's snapshot on "
         f"or before the as-of date {as_of.isoformat()}: there is no ARR to report."
     )
-    if revenue.height:
+    if first_start is not None and first_start > as_of:
+        message += (
+            f" Its earliest recurring or usage charge starts on {first_start.isoformat()}, after "
+            f"the as-of date: set NRR_AS_OF (or --as-of) to {first_start.isoformat()} or later, "
+            "or leave it unset to report as of the delivery date."
+        )
+    elif revenue.height:
         reasons = revenue.group_by("reason").len().sort("reason")
         message += (
             f" {revenue.height} quarantined billing_charges rows would carry revenue ("
@@ -1042,16 +1189,19 @@ def build_quarantine(
     of the valid charges that the gate measures it against."""
     from pipeline.contracts import EXTRACT_COLUMNS
 
-    checked_rates = check_fx_rates(fx_rates)
+    checked_rates = check_fx_rates(fx_rates, ctx)
     rates = valid_rates(checked_rates, ctx.reporting_currency)
     checked_accounts = check_accounts(accounts, ctx.rollup)
-    checked_charges, _ = check_charges(charges, checked_accounts, rates, ctx)
+    checked_charges, snapshots = check_charges(charges, checked_accounts, rates, ctx)
+    needed = rates_a_snapshot_needed(checked_rates, rates, checked_charges, snapshots, ctx)
     broken = checked_charges.lazy().filter(pl.col("reason").is_not_null()).collect().lazy()
     staked = valued(raw_values(broken, charges), rates, ctx)
     parts = [
         _to_quarantine(staked, "billing_charges", EXTRACT_COLUMNS["billing_charges"]),
         _to_quarantine(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),
-        _to_quarantine(checked_rates, "fx_rates", EXTRACT_COLUMNS["fx_rates"]),
+        _to_quarantine(
+            flag_needed_rates(checked_rates, needed), "fx_rates", EXTRACT_COLUMNS["fx_rates"]
+        ),
     ]
     table = pl.concat(parts).sort("extract", "row_number").collect().cast(QUARANTINE_SCHEMA)
     has_arr = (
@@ -1060,4 +1210,9 @@ def build_quarantine(
         ).height
         > 0
     )
-    return QuarantineResult(table, valid_arr_at(checked_charges, rates, ctx), has_arr)
+    first_start = checked_charges.filter(
+        pl.col("reason").is_null()
+        & pl.col("arr_bearing")
+        & (pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
+    )["start"].min()
+    return QuarantineResult(table, valid_arr_at(checked_charges, rates, ctx), has_arr, first_start)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipeline.retention import BLANK_SLICE_VALUE
+
 # NRR benchmark bands (lower bound inclusive).
 BANDS = (
     (None, 0.90, "below 90%: structural problem"),
@@ -39,6 +41,8 @@ MOTION_COLUMNS = (
     "product_churn_arr",
 )
 TOP_MOVERS = 10
+# Where the full quarantine is when a view shows only part of it.
+QUARANTINE_FILES = "quarantine.parquet (and table quarantine in marts.duckdb)"
 
 
 def band(ratio: float | None) -> str:
@@ -48,6 +52,35 @@ def band(ratio: float | None) -> str:
         if (low is None or ratio >= low) and (high is None or ratio < high):
             return label
     raise AssertionError("bands cover every ratio")
+
+
+def _utf16_units(text: str) -> int:
+    """Length as Excel counts it (UTF-16 code units: an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cut_text(text: str, limit: int, full_text_in: str) -> str:
+    """text when it fits in `limit` UTF-16 units; else as much of its start as fits with a
+    visible marker that gives the full length and where the full text is."""
+    if len(text) <= limit // 2 or _utf16_units(text) <= limit:
+        return text
+    marker = f"… [truncated: {len(text):,} characters in total; full text in {full_text_in}]"
+    room = limit - _utf16_units(marker)
+    head = text[:room]
+    while (excess := _utf16_units(head) - room) > 0:
+        head = head[: len(head) - excess]
+    return head + marker
+
+
+def first_rows(frame: pl.DataFrame, limit: int) -> tuple[pl.DataFrame, str]:
+    """At most `limit` rows of the quarantine, and a note saying how many more there are and
+    where they are ("" when every row is shown)."""
+    if frame.height <= limit:
+        return frame, ""
+    return frame.head(limit), (
+        f"Showing the first {limit:,} of {frame.height:,} quarantined rows; the other "
+        f"{frame.height - limit:,} are in {QUARANTINE_FILES} in this report's folder."
+    )
 
 
 @dataclass(frozen=True)
@@ -84,11 +117,25 @@ RATIO_COLUMNS = {
 }
 
 
+# How people see the slice of customers with no value (BLANK_SLICE_VALUE, '' in the marts).
+BLANK_LABEL = "(blank)"
+
+
+def labelled_slices(frame: pl.DataFrame) -> pl.DataFrame:
+    """dimension_value as people read it: the no-value slice labelled (blank)."""
+    return frame.with_columns(
+        pl.when(pl.col("dimension_value") == BLANK_SLICE_VALUE)
+        .then(pl.lit(BLANK_LABEL))
+        .otherwise(pl.col("dimension_value"))
+        .alias("dimension_value")
+    )
+
+
 def _restatements_for_display(restatements: pl.DataFrame) -> pl.DataFrame:
     """Money changes stay Decimal; ratio changes (NRR, GRR) move to float columns, so the
     workbook and the page show them as percentages, not as currency."""
     ratio = pl.col("metric").is_in(RATIO_METRICS)
-    return restatements.select(
+    return labelled_slices(restatements).select(
         "quarter_label",
         "dimension",
         "dimension_value",
@@ -145,7 +192,7 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         headline_quarter=quarter,
         summary=summary,
         bridge=bridge,
-        nrr=nrr.select(
+        nrr=labelled_slices(nrr).select(
             "quarter_label",
             "dimension",
             "dimension_value",

@@ -5,7 +5,6 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +13,7 @@ import polars as pl
 
 from pipeline.landing import loaded_delivery
 from pipeline.locking import acquire_home_lock, release_home_lock
-from pipeline.settings import Settings
+from pipeline.settings import Settings, settings_from_record
 
 # A tuning knob, not a report setting: it changes how fast, never what is computed. dbt's
 # profile reads the same variable.
@@ -23,29 +22,27 @@ DEFAULT_MEMORY_LIMIT = "4GB"
 
 
 class NrrSettingsResource(dg.ConfigurableResource):
-    """The NRR_* settings of this run (see README, "Settings")."""
+    """The NRR_* settings of this run (see README, "Settings"), as text: Settings.as_record
+    and settings_from_record convert, so a new setting needs no change here beyond its field."""
 
     extracts_dir: str
     home: str
     reporting_currency: str = "USD"
-    fiscal_year_start_month: int = 1
+    fiscal_year_start_month: str = "1"
     rollup: str = "ultimate_parent"
     quarantine_arr_threshold: str = "0"
-    quarantine_unvalued_rows_threshold: int = 0
+    quarantine_unvalued_rows_threshold: str = "0"
     as_of: str = ""
+    schedule_timezone: str = "UTC"
+    earliest_date: str = ""
+    future_tolerance_days: str = ""
+    max_file_bytes: str = ""
+    max_row_bytes: str = ""
+    share_with: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "NrrSettingsResource":
-        return cls(
-            extracts_dir=str(settings.extracts_dir.resolve()),
-            home=str(settings.home.resolve()),
-            reporting_currency=settings.reporting_currency,
-            fiscal_year_start_month=settings.fiscal_year_start_month,
-            rollup=settings.rollup,
-            quarantine_arr_threshold=str(settings.quarantine_arr_threshold),
-            quarantine_unvalued_rows_threshold=settings.quarantine_unvalued_rows_threshold,
-            as_of=settings.as_of.isoformat() if settings.as_of else "",
-        )
+        return cls(**settings.as_record())
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Hold the home's run lock for the whole run: DuckDB has one writer per file."""
@@ -55,16 +52,7 @@ class NrrSettingsResource(dg.ConfigurableResource):
         release_home_lock(Path(self.home))
 
     def settings(self) -> Settings:
-        return Settings(
-            extracts_dir=Path(self.extracts_dir),
-            home=Path(self.home),
-            reporting_currency=self.reporting_currency,
-            fiscal_year_start_month=self.fiscal_year_start_month,
-            rollup=self.rollup,
-            quarantine_arr_threshold=Decimal(self.quarantine_arr_threshold),
-            quarantine_unvalued_rows_threshold=self.quarantine_unvalued_rows_threshold,
-            as_of=date.fromisoformat(self.as_of) if self.as_of else None,
-        )
+        return settings_from_record(self.model_dump())
 
 
 def duckdb_config() -> dict[str, str]:

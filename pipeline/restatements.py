@@ -9,9 +9,15 @@ Only like is compared with like: two reports in the same reporting currency, wit
 fiscal year start and roll-up, matched by quarter dates. After a change of any of these the
 table is empty and the note says why. A complete quarter that appears before the previous
 report's first quarter (history delivered late) is listed as a new quarter.
+
+The previous report is read from its Parquet files, never from its marts.duckdb: a BI tool
+may hold that file open read-write, and DuckDB's lock would then block every publish.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -26,6 +32,8 @@ COMPARABLE_SETTINGS = {
     "rollup": "customer roll-up",
 }
 KEY = ("quarter_start", "dimension", "dimension_value")
+# What is read of the previous report, as <name>.parquet in its folder.
+PREVIOUS_TABLES = ("fct_arr_bridge", "rpt_nrr_quarterly")
 
 RESTATEMENT_COLUMNS = """
     quarter_label varchar, dimension varchar, dimension_value varchar, metric varchar,
@@ -34,19 +42,53 @@ RESTATEMENT_COLUMNS = """
 """
 
 
-def _long(schema: str, complete_only: bool) -> str:
+@dataclass(frozen=True)
+class PreviousReport:
+    """The report `latest` showed before this one: its folder and its manifest."""
+
+    folder: Path
+    as_of: str
+    manifest: dict
+
+
+def _long(prefix: str, complete_only: bool) -> str:
     """The bridge amounts and the NRR/GRR ratios of one report, one row per metric."""
     where = "where is_complete" if complete_only else ""
     parts = [
         f"select quarter_label, {', '.join(KEY)}, '{m}' as metric, "
-        f"cast({m} as decimal(38, 6)) as value from {schema}.fct_arr_bridge {where}"
+        f"cast({m} as decimal(38, 6)) as value from {prefix}fct_arr_bridge {where}"
         for m in MONEY_METRICS
     ] + [
         f"select quarter_label, {', '.join(KEY)}, '{m}' as metric, "
-        f"cast(round({m}, 6) as decimal(38, 6)) as value from {schema}.rpt_nrr_quarterly {where}"
+        f"cast(round({m}, 6) as decimal(38, 6)) as value from {prefix}rpt_nrr_quarterly {where}"
         for m in RATIO_METRICS
     ]
     return "\nunion all\n".join(parts)
+
+
+def previous_settings(con: duckdb.DuckDBPyConnection, previous: PreviousReport) -> dict[str, str]:
+    """The previous report's recorded settings: report_settings.parquet, or, for a report
+    published before that file existed, the report_settings (else settings) of its
+    manifest.json. Empty when neither is there."""
+    parquet = previous.folder / "report_settings.parquet"
+    if parquet.exists():
+        return dict(
+            con.execute("select name, value from read_parquet(?)", [str(parquet)]).fetchall()
+        )
+    recorded = previous.manifest.get("report_settings") or previous.manifest.get("settings")
+    return {str(k): str(v) for k, v in (recorded or {}).items()}
+
+
+def _load_previous_tables(con: duckdb.DuckDBPyConnection, previous: PreviousReport) -> list[str]:
+    """temp.previous_<table> from each <table>.parquet; returns the files that are missing."""
+    missing = [t for t in PREVIOUS_TABLES if not (previous.folder / f"{t}.parquet").exists()]
+    if not missing:
+        for table in PREVIOUS_TABLES:
+            con.execute(
+                f"create or replace temp table previous_{table} as select * from read_parquet(?)",
+                [str(previous.folder / f"{table}.parquet")],
+            )
+    return [f"{t}.parquet" for t in missing]
 
 
 def incomparable_settings(previous: dict[str, str], current: dict[str, str]) -> list[str]:
@@ -59,39 +101,39 @@ def incomparable_settings(previous: dict[str, str], current: dict[str, str]) -> 
 
 
 def build_restatements(
-    con: duckdb.DuckDBPyConnection,
-    previous_marts: str | None,
-    previous_as_of: str | None,
-    settings: dict[str, str],
+    con: duckdb.DuckDBPyConnection, previous: PreviousReport | None, settings: dict[str, str]
 ) -> str:
     """Create table `restatements` in con (which holds the new marts); return the note that
     says what it compares.
 
-    previous_marts: path of the previous report's marts.duckdb, or None for a first report.
+    previous: the report `latest` showed so far, or None for a first report.
     Money metrics missing on one side (a slice with no movement rows) count as 0; ratios
     missing on one side are listed with a null value.
     """
     con.execute(f"create table restatements ({RESTATEMENT_COLUMNS})")
-    if previous_marts is None:
+    if previous is None:
         return "First report: there is no previous report to compare with."
-    con.execute(f"attach '{previous_marts}' as previous (read_only)")
-    try:
-        previous_settings = dict(
-            con.execute("select name, value from previous.report_settings").fetchall()
+    previous_as_of = previous.as_of
+    changed = incomparable_settings(previous_settings(con, previous), settings)
+    if changed:
+        return (
+            f"Not compared with the previous report (as of {previous_as_of}): its figures "
+            f"are not comparable because the {'; '.join(changed)}."
         )
-        changed = incomparable_settings(previous_settings, settings)
-        if changed:
-            return (
-                f"Not compared with the previous report (as of {previous_as_of}): its figures "
-                f"are not comparable because the {'; '.join(changed)}."
-            )
+    missing = _load_previous_tables(con, previous)
+    if missing:
+        return (
+            f"Not compared with the previous report (as of {previous_as_of}): its folder "
+            f"{previous.folder.name} has no {' or '.join(missing)}."
+        )
+    try:
         key = ", ".join(KEY)
         money = ", ".join(f"'{m}'" for m in MONEY_METRICS)
         con.execute(
             f"""
             insert into restatements
-            with old_values as ({_long("previous", complete_only=True)}),
-                 new_values as ({_long("main", complete_only=False)}),
+            with old_values as ({_long("temp.previous_", complete_only=True)}),
+                 new_values as ({_long("main.", complete_only=False)}),
                  closed as (select distinct quarter_start from old_values),
                  compared as (
                     select coalesce(n.quarter_label, o.quarter_label) as quarter_label,
@@ -118,7 +160,7 @@ def build_restatements(
                     select quarter_label, quarter_start, dimension, dimension_value, metric,
                            'new_quarter' as change, null as previous_value, value as new_value,
                            null as difference
-                    from ({_long("main", complete_only=True)})
+                    from ({_long("main.", complete_only=True)})
                     where quarter_start < (select min(quarter_start) from closed)
                       and value is not null
                  )
@@ -131,7 +173,8 @@ def build_restatements(
         )
         count = scalar(con, "select count(*) from restatements")
     finally:
-        con.execute("detach previous")
+        for table in PREVIOUS_TABLES:
+            con.execute(f"drop table if exists temp.previous_{table}")
     return (
         f"Compared with the previous report (as of {previous_as_of}, same reporting currency, "
         f"fiscal year start and roll-up): {count} changed figures of closed quarters."

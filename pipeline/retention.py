@@ -12,7 +12,9 @@ from __future__ import annotations
 import polars as pl
 
 SLICE_DIMENSIONS = ("segment", "region", "csm_owner")
-BLANK_SLICE_VALUE = "(blank)"
+# A customer with no value for a dimension is in the slice '': no delivered value can be
+# blank (landing reads blank as missing), so it never merges with a value such as "(blank)".
+BLANK_SLICE_VALUE = ""
 MONEY = pl.Decimal(38, 6)
 QUARTER_COLUMNS = (
     "fiscal_year",

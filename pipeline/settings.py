@@ -6,12 +6,19 @@ Every published report records these values, so two reports can be told apart.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
-from datetime import date
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 ROLLUPS = ("ultimate_parent", "account")
+# Who may read the reports and the archive (NRR_SHARE_WITH): file and folder modes.
+SHARING_MODES = {"owner": (0o600, 0o700), "group": (0o640, 0o750), "everyone": (0o644, 0o755)}
+GIB = 1 << 30
+MIB = 1 << 20
+_SIZE = re.compile(r"^\s*([0-9]+)\s*(B|KB|MB|GB|KIB|MIB|GIB)?\s*$", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1 << 10, "MIB": MIB, "GIB": GIB}
 
 
 class SettingsError(ValueError):
@@ -29,6 +36,14 @@ class Settings:
     quarantine_unvalued_rows_threshold: int = 0
     as_of: date | None = None
     schedule_timezone: str = "UTC"
+    # Dates before this are typos or ERP sentinels (0001-01-01): their rows are quarantined.
+    earliest_date: date = date(2000, 1, 1)
+    # A delivery folder or as-of date may be this many days after today (time zones), no more.
+    future_tolerance_days: int = 1
+    # Limits checked before anything is loaded: an extract's size and its longest CSV line.
+    max_file_bytes: int = 4 * GIB
+    max_row_bytes: int = 16 * MIB
+    share_with: str = "owner"
 
     def __post_init__(self) -> None:
         # Absolute paths: a report's recorded settings must not depend on the working directory.
@@ -48,6 +63,32 @@ class Settings:
             raise SettingsError("NRR_QUARANTINE_ARR_THRESHOLD must be >= 0")
         if self.quarantine_unvalued_rows_threshold < 0:
             raise SettingsError("NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD must be >= 0")
+        if self.future_tolerance_days < 0:
+            raise SettingsError("NRR_FUTURE_TOLERANCE_DAYS must be >= 0")
+        if self.max_file_bytes <= 0 or self.max_row_bytes <= 0:
+            raise SettingsError("NRR_MAX_FILE_BYTES and NRR_MAX_ROW_BYTES must be > 0")
+        latest = date.today() + timedelta(days=self.future_tolerance_days)
+        if self.as_of is not None and self.as_of > latest:
+            raise SettingsError(
+                f"NRR_AS_OF {self.as_of} is after today ({date.today()}): a report as of a "
+                "future date would show charges scheduled to start as revenue already earned. "
+                "Use a date up to today (NRR_FUTURE_TOLERANCE_DAYS allows "
+                f"{self.future_tolerance_days} day(s) for time zones)."
+            )
+        if self.share_with not in SHARING_MODES:
+            raise SettingsError(
+                f"NRR_SHARE_WITH must be one of {', '.join(SHARING_MODES)}, got {self.share_with!r}"
+            )
+
+    @property
+    def file_mode(self) -> int:
+        """Mode of report and archive files (NRR_SHARE_WITH)."""
+        return SHARING_MODES[self.share_with][0]
+
+    @property
+    def folder_mode(self) -> int:
+        """Mode of report and archive folders (NRR_SHARE_WITH)."""
+        return SHARING_MODES[self.share_with][1]
 
     @property
     def warehouse_path(self) -> Path:
@@ -74,6 +115,21 @@ def _parse_date(name: str, value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from exc
+
+
+def parse_size(name: str, value: str) -> int:
+    """'4GiB', '500MB', '1048576' as bytes."""
+    match = _SIZE.match(value)
+    if not match:
+        raise SettingsError(f"{name} must be a size such as 4GiB, 500MB or 1048576, got {value!r}")
+    return int(match.group(1)) * _UNITS[(match.group(2) or "B").upper()]
+
+
+def _whole(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {value!r}") from exc
 
 
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
@@ -104,4 +160,33 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         quarantine_unvalued_rows_threshold=unvalued,
         as_of=_parse_date("NRR_AS_OF", as_of) if as_of else None,
         schedule_timezone=env.get("NRR_SCHEDULE_TIMEZONE", "UTC"),
+        earliest_date=_parse_date("NRR_EARLIEST_DATE", env.get("NRR_EARLIEST_DATE", "2000-01-01")),
+        future_tolerance_days=_whole(
+            "NRR_FUTURE_TOLERANCE_DAYS", env.get("NRR_FUTURE_TOLERANCE_DAYS", "1")
+        ),
+        max_file_bytes=parse_size("NRR_MAX_FILE_BYTES", env.get("NRR_MAX_FILE_BYTES", "4GiB")),
+        max_row_bytes=parse_size("NRR_MAX_ROW_BYTES", env.get("NRR_MAX_ROW_BYTES", "16MiB")),
+        share_with=env.get("NRR_SHARE_WITH", "owner"),
     )
+
+
+def settings_from_record(record: dict[str, str]) -> Settings:
+    """The inverse of Settings.as_record (how the Dagster resource carries settings)."""
+    readers = {
+        Path: Path,
+        str: str,
+        int: int,
+        Decimal: Decimal,
+        date: date.fromisoformat,
+    }
+    values = {}
+    for field in fields(Settings):
+        text = record.get(field.name, "")
+        default = field.default
+        if field.name == "as_of":
+            values[field.name] = date.fromisoformat(text) if text else None
+        elif text != "":
+            values[field.name] = readers[type(default) if not isinstance(default, Path) else Path](
+                text
+            )
+    return Settings(**values)

@@ -8,6 +8,7 @@ publishing copies into the report.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from pipeline.contracts import QUARANTINE_REASONS
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
@@ -24,9 +27,21 @@ def data_docs_dir(root: Path) -> Path:
     return root / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
+# Lists a suite names instead of repeating them: "$NAME" in a kwarg is the list's values.
+SUITE_LISTS = {
+    "$QUARANTINE_REASONS": sorted({r for reasons in QUARANTINE_REASONS.values() for r in reasons})
+}
+
+
 def suite_definition(name: str) -> dict:
-    """The suite `name` as written in expectations/<name>.json."""
-    return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())
+    """The suite `name` as written in expectations/<name>.json, its named lists filled in."""
+    suite = json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())
+    for expectation in suite.get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        for key, value in kwargs.items():
+            if isinstance(value, str) and value in SUITE_LISTS:
+                kwargs[key] = SUITE_LISTS[value]
+    return suite
 
 
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B", "column_list")
@@ -122,12 +137,36 @@ def _failure(result: dict) -> dict[str, Any]:
     }
 
 
+# Great Expectations imports pyspark when it can, and pyspark's Connect module calls
+# sys.exit(0) in a process whose __main__ has no file (Dagster's and pytest-xdist's workers):
+# the check step then dies with "SystemExit: 0". The suites validate pandas frames, so
+# Great Expectations is imported with pyspark hidden (it then runs without Spark support);
+# Spark itself only ever runs inside dbt-spark's own process.
+# pyspark itself may already be loaded (dbt-spark, a test module); its Connect module never is.
+_HIDDEN_WHILE_IMPORTING = ("pyspark", "pyspark.sql.connect")
+
+
+def import_great_expectations():
+    """great_expectations, imported without pyspark (see above)."""
+    if "great_expectations" in sys.modules:
+        return sys.modules["great_expectations"]
+    hidden = [name for name in _HIDDEN_WHILE_IMPORTING if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # `import pyspark` now raises ImportError
+    try:
+        import great_expectations
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return great_expectations
+
+
 class SuiteRunner:
     """Runs suites through a file-backed Great Expectations context rooted at `root`."""
 
     def __init__(self, root: Path):
         started = time.perf_counter()
-        import great_expectations as gx
+        gx = import_great_expectations()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         root.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """nrr_report.xlsx: the quarterly workbook finance reviews.
 
 Numbers are real cells with number formats; every text cell is written as a string, so a
-CRM name such as `=cmd|' /C calc'!A0` can never become a formula.
+CRM name such as `=cmd|' /C calc'!A0` can never become a formula. Text longer than an
+Excel cell holds (32,767 characters) is cut with a visible marker, never silently, and the
+Quarantine sheet lists at most QUARANTINE_ROWS rows; the full data stays in the marts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from pipeline.report_views import ReportViews
+from pipeline.report_views import QUARANTINE_FILES, ReportViews, cut_text, first_rows
 
 PERCENT_COLUMNS = {
     "nrr",
@@ -24,6 +26,8 @@ PERCENT_COLUMNS = {
     "gross_retention",
     "logo_retention",
 }
+EXCEL_CELL_LIMIT = 32_767
+QUARANTINE_ROWS = 1_000
 
 
 class _Formats:
@@ -38,7 +42,9 @@ class _Formats:
         self.title = book.add_format({"bold": True, "font_size": 14})
 
 
-def _write_cell(sheet, row: int, col: int, value, fmt: _Formats, column: str) -> None:
+def _write_cell(
+    sheet, row: int, col: int, value, fmt: _Formats, column: str, full_text_in: str
+) -> None:
     if value is None:
         sheet.write_blank(row, col, None)
     elif isinstance(value, bool):
@@ -55,11 +61,16 @@ def _write_cell(sheet, row: int, col: int, value, fmt: _Formats, column: str) ->
     elif isinstance(value, datetime | date):
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt.date)
     else:
-        sheet.write_string(row, col, str(value))
+        sheet.write_string(row, col, cut_text(str(value), EXCEL_CELL_LIMIT, full_text_in))
 
 
 def _write_table(
-    book, name: str, frame: pl.DataFrame, fmt: _Formats, widths: dict[str, int] | None = None
+    book,
+    name: str,
+    frame: pl.DataFrame,
+    fmt: _Formats,
+    widths: dict[str, int] | None = None,
+    full_text_in: str = "marts.duckdb",
 ) -> object:
     sheet = book.add_worksheet(name)
     for col, column in enumerate(frame.columns):
@@ -68,7 +79,7 @@ def _write_table(
         sheet.set_column(col, col, width)
     for row, values in enumerate(frame.iter_rows(), start=1):
         for col, (column, value) in enumerate(zip(frame.columns, values, strict=True)):
-            _write_cell(sheet, row, col, value, fmt, column)
+            _write_cell(sheet, row, col, value, fmt, column, full_text_in)
     sheet.freeze_panes(1, 1)
     if frame.height:
         sheet.autofilter(0, 0, frame.height, max(frame.width - 1, 0))
@@ -97,7 +108,9 @@ def write_workbook(views: ReportViews, path: Path, currency: str) -> None:
             summary.write_string(row, 1, str(value))
     note_row = len(views.summary) + 3
     summary.write_string(note_row, 0, "Restatements", fmt.header)
-    summary.write_string(note_row, 1, views.restatements_note)
+    summary.write_string(
+        note_row, 1, cut_text(views.restatements_note, EXCEL_CELL_LIMIT, "marts.duckdb")
+    )
     summary.freeze_panes(2, 0)
 
     _write_table(book, "NRR by quarter", views.nrr, fmt)
@@ -121,6 +134,11 @@ def write_workbook(views: ReportViews, path: Path, currency: str) -> None:
     _write_table(book, "Top expanding", views.top_expanding, fmt, {"customer_name": 36})
     _write_table(book, "Top contracting", views.top_contracting, fmt, {"customer_name": 36})
     _write_table(book, "Restatements", views.restatements, fmt)
-    _write_table(book, "Quarantine", views.quarantine, fmt, {"detail": 60, "raw_record": 80})
+    quarantine, note = first_rows(views.quarantine, QUARANTINE_ROWS)
+    sheet = _write_table(
+        book, "Quarantine", quarantine, fmt, {"detail": 60, "raw_record": 80}, QUARANTINE_FILES
+    )
+    if note:
+        sheet.write_string(quarantine.height + 2, 0, note)
     _write_table(book, "Settings", views.settings, fmt, {"name": 28, "value": 40})
     book.close()

@@ -12,6 +12,12 @@ from pipeline.generate import GenerateOptions, generate  # noqa: E402
 SAMPLE_AS_OF = date(2026, 9, 30)
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first: with two workers (make test) the longest file starts at once
+    and the others share the second worker, instead of starting it last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def sample_extracts(tmp_path_factory):
     """A 150-customer, 3-year delivery (with the generator's few broken rows)."""

@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipeline.assets.guards import out_of_disk_or_memory_not_retried
 from pipeline.dbt_child import PARENT_PID_VARIABLE
 from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
 from pipeline.settings import Settings
@@ -70,6 +71,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         os.environ[PARENT_PID_VARIABLE] = str(os.getpid())
         # Unit tests check the SQL, not the data: CI runs them (tests/integration), nights don't.
         args = ["build", "--exclude-resource-type", "unit_test"]
-        yield from dbt.cli(args, context=context, target_path=settings.home / "dbt_target").stream()
+        target_path = settings.home / "dbt_target"
+        with out_of_disk_or_memory_not_retried():
+            yield from dbt.cli(args, context=context, target_path=target_path).stream()
 
     return arr_models

@@ -4,14 +4,18 @@ quarantine that the row rules produce from them."""
 import dagster as dg
 import polars as pl
 
+from pipeline.assets.guards import out_of_disk_or_memory_not_retried
 from pipeline.contracts import EXTRACT_COLUMNS
 from pipeline.gate import store_quarantine
 from pipeline.landing import (
     DeliveryRejected,
+    Limits,
     archive_delivery,
+    archived_copy,
     inspect_delivery,
     load_raw_tables,
     loaded_delivery,
+    record_receipt,
 )
 from pipeline.quarantine import RuleContext, build_quarantine, no_arr_rejection
 from pipeline.resources import NrrSettingsResource, parquet_scans, run_as_of, warehouse
@@ -48,20 +52,48 @@ def land_delivery(
     settings = nrr.settings()
     try:
         delivery = inspect_delivery(
-            settings.extracts_dir, config.delivery, settings.reporting_currency
+            settings.extracts_dir,
+            config.delivery,
+            settings.reporting_currency,
+            Limits.from_settings(settings),
         )
     except DeliveryRejected as exc:
         # Retrying cannot fix a broken delivery.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    archived = archive_delivery(delivery, settings.archive_dir)
-    checksums = {name: f.checksum or "" for name, f in delivery.files.items()}
-    with warehouse(settings) as con:
-        unchanged = loaded_delivery(con) == (delivery.delivery_date, checksums)
-        if unchanged:
-            context.log.info(f"Delivery {delivery.folder.name} is already loaded; nothing changed.")
-            counts = dict(con.execute("select extract, row_count from raw.delivery_log").fetchall())
-        else:
-            counts = load_raw_tables(con, delivery, settings.home / "staging")
+    modes = {"file_mode": settings.file_mode, "folder_mode": settings.folder_mode}
+    # A full disk or no memory fails at once (a retry needs the same): see guards.
+    with out_of_disk_or_memory_not_retried():
+        try:
+            archived = archive_delivery(delivery, settings.archive_dir, **modes)
+        except DeliveryRejected as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        if delivery.unexpected:
+            context.log.warning(
+                f"Delivery {delivery.folder.name} holds files that are not extracts: "
+                f"{', '.join(delivery.unexpected)}. They were archived (when regular files), "
+                "not read."
+            )
+        # Load the verified archived copies: what is loaded is what the checksums describe.
+        copy = archived_copy(delivery, settings.archive_dir, archived)
+        checksums = {name: f.checksum or "" for name, f in delivery.files.items()}
+        try:
+            with warehouse(settings) as con:
+                unchanged = loaded_delivery(con) == (delivery.delivery_date, checksums)
+                if unchanged:
+                    context.log.info(
+                        f"Delivery {delivery.folder.name} is already loaded; nothing changed."
+                    )
+                    counts = dict(
+                        con.execute("select extract, row_count from raw.delivery_log").fetchall()
+                    )
+                else:
+                    counts = load_raw_tables(con, copy, settings.home / "staging")
+        except DeliveryRejected as exc:
+            record_receipt(
+                settings.archive_dir, delivery, archived, False, str(exc), modes["file_mode"]
+            )
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    record_receipt(settings.archive_dir, delivery, archived, True, None, modes["file_mode"])
     by_extract = {record["extract"]: record for record in archived}
     for name, key in RAW_KEYS.items():
         extract = delivery.files[name]
@@ -72,6 +104,7 @@ def land_delivery(
                 "source_file": extract.source_file or "(not delivered)",
                 "sha256": extract.checksum or "",
                 "archived_as": by_extract.get(name, {}).get("archived_as", ""),
+                "unexpected_files": ", ".join(delivery.unexpected) or "none",
                 "rows": int(counts.get(name, 0)),
                 "unchanged": unchanged,
             },
@@ -86,7 +119,11 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
     with warehouse(settings) as con:
         as_of = run_as_of(settings, con)
         rules = RuleContext(
-            settings.reporting_currency, settings.fiscal_year_start_month, as_of, settings.rollup
+            settings.reporting_currency,
+            settings.fiscal_year_start_month,
+            as_of,
+            settings.rollup,
+            settings.earliest_date,
         )
         raw_tables = {name: f"raw.{name}" for name in RAW_KEYS}
         with parquet_scans(con, raw_tables, settings.home / "staging" / "quarantine") as raw:
@@ -96,7 +133,7 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
         store_quarantine(con, result.table, result.valid_arr)
     table = result.table
     if not result.has_arr:
-        rejection = no_arr_rejection(table, as_of)
+        rejection = no_arr_rejection(table, as_of, result.first_start)
         raise dg.Failure(description=str(rejection), allow_retries=False) from rejection
     by_reason = (
         table.group_by("reason")

@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import polars as pl
 
+from pipeline.assets.guards import out_of_disk_or_memory_not_retried
 from pipeline.publishing import publish_report
 from pipeline.resources import (
     NrrSettingsResource,
@@ -83,10 +84,11 @@ def published_report(
     Runs only when every blocking check upstream passed.
     """
     settings = nrr.settings()
-    with warehouse(settings, read_only=True) as con:
-        as_of = run_as_of(settings, con)
-        delivery = loaded_delivery_date(con)
-    folder = publish_report(settings, as_of=as_of, delivery=delivery, run_id=context.run_id)
+    with out_of_disk_or_memory_not_retried():
+        with warehouse(settings, read_only=True) as con:
+            as_of = run_as_of(settings, con)
+            delivery = loaded_delivery_date(con)
+        folder = publish_report(settings, as_of=as_of, delivery=delivery, run_id=context.run_id)
     context.log.info(f"Published {folder}")
     manifest = json.loads((folder / "manifest.json").read_text())
     return dg.MaterializeResult(

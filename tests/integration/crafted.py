@@ -71,3 +71,14 @@ def published(home: Path, sql: str) -> list[tuple]:
         return con.sql(sql).fetchall()
     finally:
         con.close()
+
+
+def working(home: Path, sql: str) -> list[tuple]:
+    """Rows of a query on the working warehouse (raw tables, quarantine, dbt models)."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()

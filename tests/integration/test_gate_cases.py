@@ -5,12 +5,18 @@ Each case runs `nrr run` on a hand-built delivery; every figure is computed in t
 
 from decimal import Decimal
 
-import duckdb
 import polars as pl
 import pytest
 
 from pipeline.cli import EXIT_BLOCKED, EXIT_OK, EXIT_REJECTED, main
-from tests.integration.crafted import ACCOUNTS, CHARGES, RATES, published, write_crafted_delivery
+from tests.integration.crafted import (
+    ACCOUNTS,
+    CHARGES,
+    RATES,
+    published,
+    working,
+    write_crafted_delivery,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +51,11 @@ def test_rows_that_cannot_be_valued_block_publishing(tmp_path, capsys):
         "(NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD)."
     ) in message
     assert not (tmp_path / "home" / "reports" / "latest").exists()
-    con = duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True)
-    rows = con.sql(
+    rows = working(
+        tmp_path / "home",
         "select row_number, reason, detail, arr_at_stake, unvalued from raw.quarantine "
-        "where extract = 'billing_charges' order by row_number"
-    ).fetchall()
-    con.close()
+        "where extract = 'billing_charges' order by row_number",
+    )
     assert rows == [
         (
             9,

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from pipeline.cli import EXIT_OK, EXIT_REJECTED, main
+from pipeline.landing import read_json_lines
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,9 @@ def test_delivery_is_archived_with_checksums(first_run):
     home, _ = first_run
     archived = sorted(p.name for p in (home / "archive" / "2026-09-30").rglob("*.csv"))
     assert archived == ["billing_charges.csv", "crm_accounts.csv", "fx_rates.csv"]
-    assert (home / "archive" / "2026-09-30" / "checksums.json").exists()
+    receipts = read_json_lines(home / "archive" / "2026-09-30" / "receipts.jsonl")
+    assert [r["status"] for r in receipts] == ["accepted"]
+    assert sorted(f["file"] for f in receipts[0]["files"]) == archived
 
 
 def test_identities_hold_on_every_row_and_total(first_run):

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -65,6 +66,25 @@ def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
     assert all(c["success"] for c in manifest["checks"])
     assert (latest / "data_docs" / "index.html").exists()
     assert (latest / "marts.duckdb").stat().st_mode & 0o222 == 0  # published read-only
+
+
+def test_the_report_is_owner_only_and_names_no_server_path(crafted_run):
+    extracts, home, _ = crafted_run
+    folder = (home / "reports" / "latest").resolve()
+    modes = {str(p.relative_to(folder)): p.stat().st_mode & 0o777 for p in folder.rglob("*")}
+    assert modes["marts.duckdb"] == 0o400
+    assert modes["data_docs"] == 0o700
+    assert (folder.stat().st_mode & 0o777) == 0o700
+    assert {path for path, mode in modes.items() if mode & 0o077} == set()
+    server_path = str(home.parent)  # the tmp folder holding home and extracts
+    manifest = (folder / "manifest.json").read_text()
+    assert server_path not in manifest
+    assert server_path not in (folder / "nrr_report.html").read_text()
+    settings = json.loads(manifest)["settings"]
+    assert (settings["home"], settings["extracts_dir"]) == (".", "../extracts")
+    recorded = dict(published(home, "select name, value from report_settings"))
+    assert (recorded["home"], recorded["extracts_dir"]) == (".", "../extracts")
+    assert pl.read_parquet(folder / "report_settings.parquet").rows() == list(recorded.items())
 
 
 def test_the_bridge_matches_hand_computed_values(crafted_run):
@@ -197,42 +217,32 @@ def test_a_threshold_above_the_quarantined_arr_lets_it_publish(crafted_run, monk
     assert published(home, "select count(*) from quarantine") == [(2,)]
 
 
-def test_a_bi_reader_holding_latest_open_does_not_block_a_run(crafted_run):
-    extracts, home, _ = crafted_run
+@contextmanager
+def reading(marts):
+    """A BI tool reading marts.duckdb (read-only) for as long as the block runs; yields a
+    function that returns what it counted in fct_arr_movements when it opened the file and
+    what it counts at the end, on the same connection."""
     count = "con.sql('select count(*) from fct_arr_movements').fetchall()[0][0]"
     script = (
         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
         f"print({count}, flush=True); sys.stdin.read(); print({count}, flush=True)"
     )
     reader = subprocess.Popen(
-        [sys.executable, "-c", script, str(home / "reports" / "latest" / "marts.duckdb")],
+        [sys.executable, "-c", script, str(marts)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         before = reader.stdout.readline().strip()
-        previous = os.readlink(home / "reports" / "latest")
-        assert (
-            main(
-                [
-                    "run",
-                    "--extracts",
-                    str(extracts),
-                    "--home",
-                    str(home),
-                    "--force",
-                    "--delivery",
-                    "2026-09-30",
-                ]
-            )
-            == EXIT_OK
-        )
-        assert os.readlink(home / "reports" / "latest") != previous
-        after, _ = reader.communicate("done\n", timeout=60)
+
+        def counts() -> tuple[str, str]:
+            after, _ = reader.communicate("done\n", timeout=60)
+            return before, after.strip()
+
+        yield counts
     finally:
         reader.kill()
-    assert before == after.strip()  # the reader kept its report, whole, for the whole run
 
 
 def test_an_unchanged_history_has_no_restatements(crafted_run):
@@ -240,13 +250,39 @@ def test_an_unchanged_history_has_no_restatements(crafted_run):
     assert published(home, "select count(*) from restatements") == [(0,)]
 
 
+@contextmanager
+def held_read_write(marts):
+    """A BI tool, run by the report's owner, holding marts.duckdb open read-write (it may
+    make the read-only file writable again first, as its owner can)."""
+    marts.chmod(0o644)
+    script = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "print('open', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(marts)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        yield
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+
+
 def test_a_changed_charge_is_listed_as_restatements_with_exact_differences(crafted_run):
+    """...even while a BI tool holds the previous report's marts.duckdb read-write: the
+    previous figures are read from its Parquet files."""
     extracts, home, _ = crafted_run
     changed = CHARGES.replace(
         "S-2,S,Analytics,Pro,recurring,12,1200.00", "S-2,S,Analytics,Pro,recurring,12,1300.00"
     )
     write_crafted_delivery(extracts, "2026-10-02", charges=changed)
-    assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+    with held_read_write(home / "reports" / "latest" / "marts.duckdb"):
+        assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
     rows = published(
         home,
         """
@@ -254,7 +290,7 @@ def test_a_changed_charge_is_listed_as_restatements_with_exact_differences(craft
         from restatements where dimension = 'all' order by quarter_label, metric""",
     )
     d = Decimal
-    previous = date(2026, 9, 30)
+    previous = date(2026, 10, 1)  # the report the threshold test published
     assert rows == [
         ("FY2025-Q4", "end_arr", d(62400), d(63600), d(1200), previous),
         ("FY2025-Q4", "expansion_arr", d(24000), d(25200), d(1200), previous),
@@ -318,12 +354,19 @@ def test_history_delivered_late_appears_as_new_quarters(crafted_run):
     assert note.startswith("Compared with the previous report (as of 2026-10-02, same reporting")
 
 
-def test_after_a_settings_change_nothing_is_compared_and_the_report_says_why(
+def test_after_a_settings_change_nothing_is_compared_and_the_report_says_why_to_a_reader(
     crafted_run, monkeypatch
 ):
     extracts, home, _ = crafted_run
     monkeypatch.setenv("NRR_FISCAL_YEAR_START_MONTH", "2")
-    assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+    previous = os.readlink(home / "reports" / "latest")
+    # ...while a BI tool reads the current report: the run is not blocked, and the reader
+    # keeps the report it opened, whole, for the whole run.
+    with reading(home / "reports" / "latest" / "marts.duckdb") as counts:
+        assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+        assert os.readlink(home / "reports" / "latest") != previous
+        before, after = counts()
+    assert before == after
     assert published(home, "select count(*) from restatements") == [(0,)]
     note = dict(published(home, "select name, value from report_settings"))["restatements"]
     assert note == (

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.contracts import EXTRACT_COLUMNS
+from pipeline.contracts import EXTRACT_COLUMNS, QUARANTINE_REASONS
 from pipeline.landing import DeliveryRejected, inspect_delivery, load_raw_tables
 from pipeline.quarantine import RuleContext, build_quarantine
 from tests.unit.factories import account, landed, rate
@@ -19,26 +19,7 @@ CRM = (
     ",".join(EXTRACT_COLUMNS["crm_accounts"]) + "\n"
     "A1,Acme,,SMB,NA,Software,Ana,2026-09-30T02:00:00\n"
 )
-REASONS = {
-    "duplicate_charge_id",
-    "missing_charge_id",
-    "unknown_account",
-    "bad_date",
-    "end_before_start",
-    "bad_charge_type",
-    "bad_quantity",
-    "bad_amount",
-    "bad_billing_period",
-    "unknown_currency",
-    "missing_fx_rate",
-    "negative_customer_arr",
-    "parent_loop",
-    "unknown_parent",
-    "duplicate_account_id",
-    "missing_account_id",
-    "bad_fx_rate",
-    "duplicate_fx_rate",
-}
+REASONS = {r for reasons in QUARANTINE_REASONS.values() for r in reasons}
 
 
 def land(tmp_path, charges: bytes | str) -> pl.DataFrame:

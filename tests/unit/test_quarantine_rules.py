@@ -230,9 +230,18 @@ def test_a_parent_loop_quarantines_the_loop_and_the_accounts_under_it():
     ]
     table = quarantine_of([charge(account_id="D")], accounts=accounts)
     assert table.select("row_number", "reason", "detail").rows() == [
-        (1, "parent_loop", "account A is in a parent loop among accounts A, B"),
-        (2, "parent_loop", "account B is in a parent loop among accounts A, B"),
-        (3, "parent_loop", "account C rolls up into a parent loop among accounts A, B"),
+        (1, "parent_loop", "account A is in parent loop A (2 accounts): its members are A, B"),
+        (
+            2,
+            "parent_loop",
+            "account B is in parent loop A (2 accounts), whose members are listed on account A",
+        ),
+        (
+            3,
+            "parent_loop",
+            "account C rolls up into parent loop A (2 accounts), whose members are listed on "
+            "account A",
+        ),
     ]
 
 

@@ -105,7 +105,7 @@ def test_slices_come_from_the_customer():
         segments={"a": "SMB", "b": "SMB", "c": None},
     )
     assert quarter(nrr, "FY2024-Q2", "segment", "SMB")["nrr"] == pytest.approx(1.25)
-    assert quarter(nrr, "FY2024-Q2", "segment", "(blank)")["nrr"] == pytest.approx(1.0)
+    assert quarter(nrr, "FY2024-Q2", "segment", "")["nrr"] == pytest.approx(1.0)
     smb = cohorts.filter((pl.col("dimension") == "segment") & (pl.col("dimension_value") == "SMB"))
     assert smb.select("age", "customers", "arr").rows() == [
         (0, 2, Decimal("200")),
@@ -164,3 +164,24 @@ def test_retention_properties_hold_on_random_histories(history):
     assert (cohorts["gross_retention"] <= 1 + 1e-12).all()
     assert (cohorts["gross_retention"] <= cohorts["net_retention"] + 1e-12).all()
     assert (cohorts["active_customers"] <= cohorts["customers"]).all()
+
+
+def test_a_segment_literally_named_blank_is_not_the_no_value_slice():
+    from pipeline.report_views import labelled_slices
+    from pipeline.retention import customer_slices
+
+    movements = pl.LazyFrame(
+        {
+            "customer_id": ["A", "B"],
+            "segment": ["(blank)", None],
+            "region": ["NA", "NA"],
+            "csm_owner": ["Ana", "Ana"],
+        }
+    )
+    slices = customer_slices(movements).filter(pl.col("dimension") == "segment").collect()
+    assert sorted(slices.select("customer_id", "dimension_value").rows()) == [
+        ("A", "(blank)"),
+        ("B", ""),
+    ]
+    shown = labelled_slices(pl.DataFrame({"dimension_value": ["", "SMB"]}))
+    assert shown["dimension_value"].to_list() == ["(blank)", "SMB"]

@@ -1,6 +1,7 @@
 """What a suite reads: values only of the columns its expectations inspect."""
 
 import duckdb
+import pytest
 
 from pipeline.validation import read_frame, suite_columns, validation_query
 
@@ -36,3 +37,24 @@ def test_money_reaches_pandas_as_float():
 def test_compound_and_pair_expectations_count_as_reading_their_columns():
     assert {"customer_id", "quarter_label"} <= suite_columns("fct_arr_movements")
     assert {"extract", "row_number", "arr_at_stake"} <= suite_columns("raw__quarantine")
+
+
+def test_great_expectations_loads_in_a_worker_process_with_pyspark_installed():
+    """pyspark (the spark extra) exits a process whose __main__ has no file, as a Dagster or
+    pytest-xdist worker's has not, when Great Expectations imports it: `python -c` is such a
+    process. Imported through validation, Great Expectations never touches pyspark."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("pyspark is not installed (make test installs the spark extra)")
+
+    def run(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    assert run("import great_expectations; print('loaded')") == ""  # the failure it avoids
+    guarded = "from pipeline.validation import import_great_expectations as i; i(); print('ok')"
+    assert run(guarded) == "ok"
+    assert run(f"import pyspark; {guarded}") == "ok"  # pyspark loaded before, by anything

@@ -21,7 +21,7 @@ select
     snapshot_date,
     is_complete,
     cast({{ dimension }} as {{ dbt.type_string() }}) as dimension,
-    cast(coalesce({{ value }}, '(blank)') as {{ dbt.type_string() }}) as dimension_value,
+    cast(coalesce({{ value }}, '') as {{ dbt.type_string() }}) as dimension_value,
     {%- for amount in amounts %}
     cast(sum({{ amount }}) as {{ money_type() }}) as {{ amount }},
     {%- endfor %}
@@ -32,5 +32,5 @@ select
     {%- endfor %}
 from movements
 group by fiscal_year, fiscal_quarter, quarter_label, quarter_start, quarter_end, snapshot_date,
-         is_complete, {{ dimension }}, coalesce({{ value }}, '(blank)')
+         is_complete, {{ dimension }}, coalesce({{ value }}, '')
 {% endfor %}

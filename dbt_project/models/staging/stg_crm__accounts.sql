@@ -1,4 +1,6 @@
--- Valid CRM accounts: renamed, blank parents read as none, quarantined rows excluded.
+-- Valid CRM accounts: renamed, quarantined rows excluded. A blank parent (empty or only
+-- whitespace, TAB and U+2028 included) arrives as null: landing stores every blank field as
+-- missing, so this model and the row rules read "blank" the same way.
 with source as (
     {{ unquarantined('crm_accounts') }}
 )
@@ -6,8 +8,7 @@ with source as (
 select
     account_id,
     account_name,
-    case when trim(parent_account_id) = '' then null else parent_account_id end
-        as parent_account_id,
+    parent_account_id,
     segment,
     region,
     industry,
