@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipeline.landing import scalar
+from pipeline.warehouse_frames import write_table
 
 # The table the quarantine step writes beside raw.quarantine: what the gate measures against.
 BASIS_TABLE = "raw.quarantine_basis"
@@ -139,9 +140,7 @@ def store_quarantine(
     """Replace raw.quarantine and the gate's basis (the valid ARR at as-of) in one transaction."""
     con.execute("begin transaction")
     try:
-        con.register("quarantine_frame", table.to_arrow())
-        con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
-        con.unregister("quarantine_frame")
+        write_table(con, "raw.quarantine", table)
         con.execute(
             f"create or replace table {BASIS_TABLE} as "
             "select cast(? as decimal(38, 6)) as valid_arr",

@@ -30,6 +30,7 @@ from pipeline.contracts import (
     REQUIRED_EXTRACTS,
 )
 from pipeline.settings import Settings
+from pipeline.warehouse_frames import write_table
 
 DELIVERY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 RAW_SCHEMA = "raw"
@@ -659,32 +660,32 @@ def _empty_extract(name: str) -> pl.DataFrame:
     )
 
 
-def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_dir: Path) -> dict:
-    """Replace raw.<extract> with this delivery's rows in one transaction; returns row counts."""
-    staging_dir.mkdir(parents=True, exist_ok=True)
-    staged: dict[str, Path] = {}
-    for name, extract in delivery.files.items():
-        target = staging_dir / f"{name}.parquet"
-        try:
-            if extract.path is None:
-                _empty_extract(name).write_parquet(target)
-            else:
-                scan_extract(extract.path).sink_parquet(target)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise _unreadable(extract.path, exc) from exc
-        staged[name] = target
+def _raw_rows(delivery: Delivery, name: str) -> pl.LazyFrame:
+    """The rows of one extract as raw.<extract> holds them: delivery date, source file, then
+    scan_extract's columns (an optional extract not delivered: no rows)."""
+    extract = delivery.files[name]
+    rows = scan_extract(extract.path) if extract.path else _empty_extract(name).lazy()
+    return rows.select(
+        pl.lit(delivery.delivery_date, pl.Date).alias("_delivery_date"),
+        pl.lit(extract.source_file, pl.String).alias("_source_file"),
+        pl.all(),
+    )
+
+
+def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> dict:
+    """Replace raw.<extract> with this delivery's rows in one transaction; returns row counts.
+
+    Each extract streams from its file into DuckDB through Arrow (no staged copy); a file
+    that cannot be read rolls the whole load back and rejects the delivery."""
     counts = {}
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute("begin transaction")
     try:
-        for name, path in staged.items():
-            source_file = delivery.files[name].source_file
-            con.execute(
-                f"create or replace table {RAW_SCHEMA}.{name} as "
-                "select cast(? as date) as _delivery_date, cast(? as varchar) as _source_file, * "
-                "from read_parquet(?)",
-                [delivery.delivery_date, source_file, str(path)],
-            )
+        for name, extract in delivery.files.items():
+            try:
+                write_table(con, f"{RAW_SCHEMA}.{name}", _raw_rows(delivery, name))
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise _unreadable(extract.path, exc) from exc
             counts[name] = scalar(con, f"select count(*) from {RAW_SCHEMA}.{name}")
         con.execute(
             f"create or replace table {RAW_SCHEMA}.delivery_log as select * from (values "
@@ -706,8 +707,6 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, delivery: Delivery, staging_
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        shutil.rmtree(staging_dir, ignore_errors=True)
     return counts
 
 

@@ -1,7 +1,6 @@
 """Dagster resources: the run settings and the DuckDB warehouse."""
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -9,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import polars as pl
 
 from pipeline.landing import loaded_delivery
 from pipeline.locking import acquire_home_lock, release_home_lock
@@ -73,25 +71,6 @@ def warehouse(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Du
         yield con
     finally:
         con.close()
-
-
-@contextmanager
-def parquet_scans(
-    con: duckdb.DuckDBPyConnection, tables: dict[str, str], folder: Path
-) -> Iterator[dict[str, pl.LazyFrame]]:
-    """Warehouse tables as lazy Parquet scans (written to `folder`, removed on exit, so
-    collect inside): Polars then reads only the columns a plan uses, in batches, instead of
-    holding whole tables in memory."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        frames = {}
-        for name, table in tables.items():
-            path = folder / f"{name}.parquet"
-            con.execute(f"copy {table} to '{path}' (format parquet)")
-            frames[name] = pl.scan_parquet(path)
-        yield frames
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def loaded_delivery_date(con: duckdb.DuckDBPyConnection) -> date:

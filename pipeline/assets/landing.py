@@ -18,7 +18,8 @@ from pipeline.landing import (
     record_receipt,
 )
 from pipeline.quarantine import RuleContext, build_quarantine, no_arr_rejection
-from pipeline.resources import NrrSettingsResource, parquet_scans, run_as_of, warehouse
+from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+from pipeline.warehouse_frames import scan_table
 
 LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
@@ -87,7 +88,7 @@ def land_delivery(
                         con.execute("select extract, row_count from raw.delivery_log").fetchall()
                     )
                 else:
-                    counts = load_raw_tables(con, copy, settings.home / "staging")
+                    counts = load_raw_tables(con, copy)
         except DeliveryRejected as exc:
             record_receipt(
                 settings.archive_dir, delivery, archived, False, str(exc), modes["file_mode"]
@@ -125,11 +126,10 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
             settings.rollup,
             settings.earliest_date,
         )
-        raw_tables = {name: f"raw.{name}" for name in RAW_KEYS}
-        with parquet_scans(con, raw_tables, settings.home / "staging" / "quarantine") as raw:
-            result = build_quarantine(
-                raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
-            )
+        raw = {name: scan_table(con, f"raw.{name}") for name in RAW_KEYS}
+        result = build_quarantine(
+            raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
+        )
         store_quarantine(con, result.table, result.valid_arr)
     table = result.table
     if not result.has_arr:

@@ -10,11 +10,11 @@ from pipeline.publishing import publish_report
 from pipeline.resources import (
     NrrSettingsResource,
     loaded_delivery_date,
-    parquet_scans,
     run_as_of,
     warehouse,
 )
 from pipeline.retention import cohort_retention, nrr_quarterly
+from pipeline.warehouse_frames import scan_table, write_table
 
 REPORTS_GROUP = "reports"
 RETENTION_INPUTS = [
@@ -45,23 +45,20 @@ REPORT_TABLES = ("rpt_nrr_quarterly", "rpt_cohort_retention")
 def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
     """Read the marts once, compute both reports in one Polars collect, write them back."""
     settings = nrr.settings()
-    marts = {key.path[-1]: f"main.{key.path[-1]}" for key in RETENTION_INPUTS}
     with warehouse(settings) as con:
-        with parquet_scans(con, marts, settings.home / "staging" / "retention") as inputs:
-            movements = inputs["fct_arr_movements"]
-            quarters = inputs["int_fiscal_quarters"]
-            restated = inputs["int_customer_restated_arr"]
-            quarterly, cohorts = pl.collect_all(
-                [
-                    nrr_quarterly(movements, quarters, restated),
-                    cohort_retention(movements, quarters, restated),
-                ],
-                engine="streaming",
-            )
+        marts = {key.path[-1]: scan_table(con, f"main.{key.path[-1]}") for key in RETENTION_INPUTS}
+        movements = marts["fct_arr_movements"]
+        quarters = marts["int_fiscal_quarters"]
+        restated = marts["int_customer_restated_arr"]
+        quarterly, cohorts = pl.collect_all(
+            [
+                nrr_quarterly(movements, quarters, restated),
+                cohort_retention(movements, quarters, restated),
+            ],
+            engine="streaming",
+        )
         for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
-            con.register("report_frame", frame.to_arrow())
-            con.execute(f"create or replace table main.{name} as select * from report_frame")
-            con.unregister("report_frame")
+            write_table(con, f"main.{name}", frame)
     for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": frame.height})
 

@@ -167,7 +167,7 @@ def test_an_account_whose_parent_is_a_tab_is_a_top_level_customer_in_both_engine
     (folder / "crm_accounts.csv").write_text(CRM + 'A2,Beta,"\t",SMB,NA,x,y,\n')
     delivery = inspect(tmp_path)
     con = duckdb.connect()
-    load_raw_tables(con, delivery, tmp_path / "staging")
+    load_raw_tables(con, delivery)
     assert con.sql(
         "select account_id from raw.crm_accounts where parent_account_id is null order by 1"
     ).fetchall() == [("A1",), ("A2",)]
@@ -282,7 +282,7 @@ def test_the_run_loads_the_archived_copy_not_the_folder(tmp_path):
     # The upload is replaced after the archive was made: the run must not see it.
     (folder / "billing_charges.csv").write_text(CHARGES_HEADER + "\n")
     con = duckdb.connect()
-    load_raw_tables(con, archived_copy(delivery, tmp_path / "archive", records), tmp_path / "s")
+    load_raw_tables(con, archived_copy(delivery, tmp_path / "archive", records))
     assert con.sql("select charge_id, _source_file from raw.billing_charges").fetchall() == [
         ("C1", "billing_charges.csv")
     ]

@@ -32,7 +32,7 @@ def land(tmp_path, charges: bytes | str) -> pl.DataFrame:
     delivery = inspect_delivery(tmp_path / "extracts", None, "USD")
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     try:
-        load_raw_tables(con, delivery, tmp_path / "staging")
+        load_raw_tables(con, delivery)
         frames = {n: con.sql(f"select * from raw.{n}").pl().lazy() for n in EXTRACT_COLUMNS}
     finally:
         con.close()
@@ -114,7 +114,7 @@ def test_injection_in_names_is_just_data(tmp_path):
     (folder / "crm_accounts.csv").write_text(crm)
     delivery = inspect_delivery(tmp_path / "extracts", None, "USD")
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    load_raw_tables(con, delivery, tmp_path / "staging")
+    load_raw_tables(con, delivery)
     stored = [
         r[0]
         for r in con.sql(

@@ -127,7 +127,7 @@ def test_rows_are_landed_as_text_with_lineage_and_loading_twice_changes_nothing(
     write_delivery(tmp_path / "extracts")
     delivery = inspect_delivery(tmp_path / "extracts", None, "USD")
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    counts = load_raw_tables(con, delivery, tmp_path / "staging")
+    counts = load_raw_tables(con, delivery)
     assert counts == {"billing_charges": 1, "crm_accounts": 1, "fx_rates": 1}
     first = con.sql("select * from raw.billing_charges").pl()
     assert first.select("_delivery_date", "_source_file", "_row_number", "amount").rows() == [
@@ -140,8 +140,32 @@ def test_rows_are_landed_as_text_with_lineage_and_loading_twice_changes_nothing(
         date(2026, 9, 30),
         {name: f.checksum for name, f in delivery.files.items()},
     )
-    load_raw_tables(con, delivery, tmp_path / "staging")
+    load_raw_tables(con, delivery)
     assert con.sql("select * from raw.billing_charges").pl().equals(first)
+    con.close()
+
+
+def test_a_file_that_cannot_be_read_leaves_the_loaded_delivery_as_it_was(tmp_path):
+    write_delivery(tmp_path / "extracts")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    first = inspect_delivery(tmp_path / "extracts", None, "USD")
+    load_raw_tables(con, first)
+    folder = write_delivery(tmp_path / "extracts", name="2026-10-31")
+    with (folder / "billing_charges.csv").open("a") as charges:
+        charges.write("C2,A1,Analytics,Pro,recurring,1,50.00,EUR,1,2026-02-01,,\n")
+    # crm_accounts is read after billing_charges has been replaced in the transaction.
+    with (folder / "crm_accounts.csv").open("a") as accounts:
+        accounts.write("A2,Beta,,SMB,NA,Software,Ana,,one field too many\n")
+    second = inspect_delivery(tmp_path / "extracts", "2026-10-31", "USD")
+    with pytest.raises(DeliveryRejected, match="crm_accounts.csv could not be read as CSV"):
+        load_raw_tables(con, second)
+    assert con.execute("select _delivery_date, charge_id from raw.billing_charges").fetchall() == [
+        (date(2026, 9, 30), "C1")
+    ]
+    assert loaded_delivery(con) == (
+        date(2026, 9, 30),
+        {name: f.checksum for name, f in first.files.items()},
+    )
     con.close()
 
 
