@@ -134,13 +134,25 @@ def quarantine_gate(
     )
 
 
+def checked_table(extract: str) -> str:
+    """The typed checked table of an extract (what dbt's staging reads)."""
+    return f"raw.checked_{extract}"
+
+
 def store_quarantine(
-    con: duckdb.DuckDBPyConnection, table: pl.DataFrame, valid_arr: Decimal
+    con: duckdb.DuckDBPyConnection,
+    table: pl.DataFrame,
+    valid_arr: Decimal,
+    checked: dict[str, pl.DataFrame] | None = None,
 ) -> None:
-    """Replace raw.quarantine and the gate's basis (the valid ARR at as-of) in one transaction."""
+    """Replace raw.quarantine, the gate's basis (the valid ARR at as-of) and the typed checked
+    tables (raw.checked_<extract>) in one transaction: staging never reads a checked table
+    from another delivery than the quarantine it sits beside."""
     con.execute("begin transaction")
     try:
         write_table(con, "raw.quarantine", table)
+        for extract, frame in (checked or {}).items():
+            write_table(con, checked_table(extract), frame)
         con.execute(
             f"create or replace table {BASIS_TABLE} as "
             "select cast(? as decimal(38, 6)) as valid_arr",

@@ -1,6 +1,8 @@
 """The dbt project as Dagster assets: one DbtProject, one translator.
 
-dbt source keys (raw/<table>) equal the landing assets' keys, so the graph links on its own.
+dbt source keys (raw/<table>) equal the landing and quarantine assets' keys, so the graph
+links on its own: staging reads the typed checked tables (raw/checked_<extract>) and, through
+a `depends_on` comment, waits for raw/quarantine and its blocking checks.
 """
 
 import os

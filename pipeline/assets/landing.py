@@ -24,6 +24,7 @@ from pipeline.warehouse_frames import scan_table
 LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
 QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine"])
+CHECKED_KEYS = {name: dg.AssetKey(["raw", f"checked_{name}"]) for name in EXTRACT_COLUMNS}
 
 
 class LandingConfig(dg.Config):
@@ -112,10 +113,32 @@ def land_delivery(
         )
 
 
-@dg.asset(key=QUARANTINE_KEY, deps=list(RAW_KEYS.values()), group_name=LANDING_GROUP)
-def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> dg.MaterializeResult:
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            QUARANTINE_KEY,
+            deps=list(RAW_KEYS.values()),
+            group_name=LANDING_GROUP,
+            description="Rows of the delivery that break a contract rule, with reason, detail, "
+            "raw values, the ARR they carry and whether it could be valued.",
+        ),
+        *(
+            dg.AssetSpec(
+                key,
+                deps=[RAW_KEYS[name]],
+                group_name=LANDING_GROUP,
+                description=f"Every {name} row, values typed once, with reason and detail "
+                "(null when the row passed every row rule): what dbt's staging reads.",
+            )
+            for name, key in CHECKED_KEYS.items()
+        ),
+    ],
+    name="quarantine",
+)
+def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
     """Rows of the delivery that break a contract rule, with reason, detail, raw values, the
-    ARR they carry and whether it could be valued. Staging excludes exactly these rows."""
+    ARR they carry and whether it could be valued; beside it, each extract as a typed checked
+    table (raw.checked_<extract>, values parsed once): staging reads the rows that passed."""
     settings = nrr.settings()
     with warehouse(settings) as con:
         as_of = run_as_of(settings, con)
@@ -130,7 +153,7 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
         result = build_quarantine(
             raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
         )
-        store_quarantine(con, result.table, result.valid_arr)
+        store_quarantine(con, result.table, result.valid_arr, result.checked)
     table = result.table
     if not result.has_arr:
         rejection = no_arr_rejection(table, as_of, result.first_start)
@@ -145,7 +168,14 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
         .sort("reason")
     )
     context.log.info(f"Quarantined {table.height} rows at as-of {as_of}.")
-    return dg.MaterializeResult(
+    for name, key in CHECKED_KEYS.items():
+        frame = result.checked[name]
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={"rows": frame.height, "passed": int(frame["reason"].is_null().sum())},
+        )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
         metadata={
             "rows": table.height,
             "arr_at_stake": str(table["arr_at_stake"].sum() or 0),
@@ -155,5 +185,5 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource) -> d
                 by_reason.to_pandas().to_markdown(index=False) if table.height else "none"
             ),
             "as_of": as_of.isoformat(),
-        }
+        },
     )

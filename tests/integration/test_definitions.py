@@ -19,9 +19,14 @@ def test_definitions_load_with_job_and_schedule():
 def test_dbt_sources_are_the_landing_assets():
     graph = defs.resolve_asset_graph()
     staging = graph.get(dg.AssetKey("stg_billing__charges"))
+    # Staging reads the typed checked table the quarantine step writes from the raw one,
+    # and waits for the quarantine (and its blocking gate).
     assert staging.parent_keys == {
-        dg.AssetKey(["raw", "billing_charges"]),
+        dg.AssetKey(["raw", "checked_billing_charges"]),
         dg.AssetKey(["raw", "quarantine"]),
+    }
+    assert graph.get(dg.AssetKey(["raw", "checked_billing_charges"])).parent_keys == {
+        dg.AssetKey(["raw", "billing_charges"])
     }
     assert graph.get(dg.AssetKey(["raw", "billing_charges"])).is_materializable
 

@@ -115,7 +115,7 @@ def test_every_row_is_staged_or_quarantined_and_the_gate_sees_all_revenue(
         "t(delivery_date, extract, row_count)",
         [DELIVERY, len(charges), DELIVERY, len(accounts), DELIVERY, len(rates)],
     )
-    store_quarantine(con, result.table, result.valid_arr)
+    store_quarantine(con, result.table, result.valid_arr, result.checked)
 
     delivered = {"billing_charges": charges, "crm_accounts": accounts, "fx_rates": rates}
     for name, view in STAGING.items():

@@ -1,9 +1,9 @@
 """The same dbt models on Spark (dbt-spark, session mode) give the DuckDB results row for row.
 
 Run with `make test-spark` (installs the `spark` extra). The DuckDB pipeline lands and
-quarantines a generated delivery; its raw tables are copied into a local Spark catalog; dbt
-builds the models on the `spark` target in this process (session mode shares the
-SparkSession); both marts are then compared exactly.
+quarantines a generated delivery; its typed checked tables and quarantine are copied into a
+local Spark catalog; dbt builds the models on the `spark` target in this process (session
+mode shares the SparkSession); both marts are then compared exactly.
 """
 
 import json
@@ -19,7 +19,13 @@ from pipeline.settings import Settings
 pytestmark = pytest.mark.spark
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="the spark extra is not installed")
 
-RAW_TABLES = ("billing_charges", "crm_accounts", "fx_rates", "quarantine")
+# What dbt reads: the typed checked tables (staging) and the quarantine (a source).
+RAW_TABLES = (
+    "checked_billing_charges",
+    "checked_crm_accounts",
+    "checked_fx_rates",
+    "quarantine",
+)
 COMPARED = {
     "fct_arr_movements": ["customer_id", "quarter_label"],
     "fct_arr_bridge": ["quarter_label", "dimension", "dimension_value"],

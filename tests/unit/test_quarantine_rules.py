@@ -343,3 +343,52 @@ def test_negative_arr_in_a_cohort_comparison_quarantines_the_customer():
         "customer A1 has negative ARR -960.00 at the 2025-03-31 snapshot, "
         "converted at the 2026-06-30 rates"
     )
+
+
+def test_the_checked_tables_carry_typed_values():
+    # Values are parsed once, by the row rules; dbt's staging reads them as they are.
+    charges = [
+        charge(amount="100.123456", currency="usd", billing_period_months="12.0"),
+        charge(
+            charge_id="C2", quantity="2.5", amount="-7", currency="EUR", effective_end="2026-06-30"
+        ),
+        charge(charge_id="C3", amount="1e3"),
+    ]
+    accounts = [account(), account(account_id="A2", parent_account_id="A1")]
+    rates = [rate(currency="eur", rate_to_reporting="0.006849315068493151")]
+    checked = build_quarantine(
+        landed("billing_charges", charges),
+        landed("crm_accounts", accounts),
+        landed("fx_rates", rates),
+        CONTEXT,
+    ).checked
+    billing = checked["billing_charges"].sort("_row_number")
+    assert billing.schema["amount"] == pl.Decimal(20, 6)
+    assert billing.schema["quantity"] == pl.Decimal(18, 4)
+    assert billing.schema["billing_period_months"] == pl.Int32
+    assert billing.schema["effective_start"] == pl.Date
+    assert billing.select(
+        "charge_id",
+        "quantity",
+        "amount",
+        "currency",
+        "billing_period_months",
+        "effective_end",
+        "customer_id",
+        "reason",
+    ).rows() == [
+        ("C1", Decimal("10"), Decimal("100.123456"), "USD", 12, None, "A1", None),
+        ("C2", Decimal("2.5"), Decimal("-7"), "EUR", 1, date(2026, 6, 30), "A1", None),
+        ("C3", Decimal("10"), None, "USD", 1, None, "A1", "bad_amount"),
+    ]
+    assert checked["crm_accounts"].sort("_row_number").select(
+        "account_id", "ultimate_parent_id", "reason"
+    ).rows() == [
+        ("A1", "A1", None),
+        ("A2", "A1", None),
+    ]
+    fx = checked["fx_rates"]
+    assert fx.schema["rate_to_reporting"] == pl.Decimal(30, 18)
+    assert fx.select("rate_date", "currency", "rate_to_reporting", "reason").rows() == [
+        (date(2025, 12, 31), "EUR", Decimal("0.006849315068493151"), None)
+    ]

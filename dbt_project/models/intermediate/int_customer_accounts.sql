@@ -1,35 +1,27 @@
 {{ config(materialized='table') }}  -- read by several models and tests: computed once
--- Every valid account with the customer it reports under: its ultimate parent (follow
--- parents to the top) or, with rollup = account, itself. The customer's segment, region and
--- csm_owner come from the customer's own CRM row. Parent loops and unknown parents never get
--- here: the quarantine step removed them, so the walk down from the top always ends.
-with recursive accounts as (
-    select account_id, parent_account_id from {{ ref('stg_crm__accounts') }}
-),
-
-chain as (
-    select account_id, account_id as ultimate_parent_id
-    from accounts
-    where parent_account_id is null
-
-    union all
-
-    select child.account_id, chain.ultimate_parent_id
-    from accounts as child
-    inner join chain on child.parent_account_id = chain.account_id
+-- Every valid account with the customer it reports under: its ultimate parent or, with
+-- rollup = account, itself. The ultimate parent comes from the quarantine step's hierarchy
+-- walk (the only one: parent loops and unknown parents are row rules there), carried by
+-- stg_crm__accounts. The customer's segment, region and csm_owner come from the customer's
+-- own CRM row.
+with accounts as (
+    select
+        account_id,
+        {% if run_setting('rollup', 'ultimate_parent') == 'account' -%}
+        account_id
+        {%- else -%}
+        ultimate_parent_id
+        {%- endif %} as customer_id
+    from {{ ref('stg_crm__accounts') }}
 )
 
 select
-    chain.account_id,
-    {% if run_setting('rollup', 'ultimate_parent') == 'account' -%}
-    chain.account_id
-    {%- else -%}
-    chain.ultimate_parent_id
-    {%- endif %} as customer_id,
+    accounts.account_id,
+    accounts.customer_id,
     customer.account_name as customer_name,
     customer.segment,
     customer.region,
     customer.csm_owner
-from chain
+from accounts
 inner join {{ ref('stg_crm__accounts') }} as customer
-    on customer.account_id = {% if run_setting('rollup', 'ultimate_parent') == 'account' %}chain.account_id{% else %}chain.ultimate_parent_id{% endif %}
+    on customer.account_id = accounts.customer_id

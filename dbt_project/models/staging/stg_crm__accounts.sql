@@ -1,14 +1,13 @@
--- Valid CRM accounts: renamed, quarantined rows excluded. A blank parent (empty or only
--- whitespace, TAB and U+2028 included) arrives as null: landing stores every blank field as
--- missing, so this model and the row rules read "blank" the same way.
-with source as (
-    {{ unquarantined('crm_accounts') }}
-)
-
+-- depends_on: {{ source('raw', 'quarantine') }}
+-- Valid CRM accounts, renamed: the rows of the checked table that passed every row rule
+-- (reason is null), with the ultimate parent the quarantine step's hierarchy walk found (the
+-- only walk: int_customer_accounts reads it). A blank parent (empty or only whitespace, TAB
+-- and U+2028 included) arrives as null, so this model and the row rules read "blank" alike.
 select
     account_id,
     account_name,
     parent_account_id,
+    ultimate_parent_id,
     segment,
     region,
     industry,
@@ -16,4 +15,5 @@ select
     _delivery_date as delivery_date,
     _source_file as source_file,
     _row_number as source_row_number
-from source
+from {{ source('raw', 'checked_crm_accounts') }}
+where reason is null
