@@ -16,6 +16,9 @@ import polars as pl
 
 from pipeline.landing import scalar
 
+# The quarantine table this step writes, published with every report in this row order.
+QUARANTINE_TABLE = "raw.quarantine"
+QUARANTINE_ORDER = "extract, row_number"
 # The table the quarantine step writes beside raw.quarantine: what the gate measures against.
 BASIS_TABLE = "raw.quarantine_basis"
 
@@ -140,7 +143,7 @@ def store_quarantine(
     con.execute("begin transaction")
     try:
         con.register("quarantine_frame", table.to_arrow())
-        con.execute("create or replace table raw.quarantine as select * from quarantine_frame")
+        con.execute(f"create or replace table {QUARANTINE_TABLE} as select * from quarantine_frame")
         con.unregister("quarantine_frame")
         con.execute(
             f"create or replace table {BASIS_TABLE} as "

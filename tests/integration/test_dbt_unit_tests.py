@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_vars
+from pipeline.dbt_project import DBT_PROJECT_DIR, dbt_vars
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
