@@ -188,3 +188,22 @@ def test_a_segment_literally_named_blank_is_not_the_no_value_slice():
     ]
     shown = labelled_slices(pl.DataFrame({"dimension_value": ["", "SMB"]}))
     assert shown["dimension_value"].to_list() == ["(blank)", "SMB"]
+
+
+def test_the_reports_cut_by_the_declared_slice_dimensions_only(monkeypatch):
+    import pipeline.retention as retention
+
+    monkeypatch.setattr(retention, "slice_dimensions", lambda: ("industry",))
+    # Seed example again: every customer is in industry "NA" (histories' value), so that
+    # slice has the total's figures; segment is no longer a slice.
+    nrr, cohorts = reports(
+        {"e": [50_000, 70_000], "d": [30_000, 20_000], "c": [15_000, 0], "f": [5_000, 5_000]},
+        segments={"e": "SMB", "d": "SMB", "c": None, "f": None},
+    )
+    assert set(nrr["dimension"]) == set(cohorts["dimension"]) == {"all", "industry"}
+    row = quarter(nrr, "FY2024-Q2", "industry", "NA")
+    assert (row["starting_arr"], row["nrr"], row["grr"]) == (
+        Decimal("100000"),
+        pytest.approx(0.95),
+        pytest.approx(0.75),
+    )
