@@ -68,3 +68,31 @@ def test_python_reads_the_lists_the_dbt_project_declares(tmp_path):
     assert slice_dimensions(other) == ("industry",)
     assert ttm_lookback_quarters(other) == 2
     assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
+
+
+def test_the_settings_resource_is_the_settings(tmp_path):
+    from dataclasses import fields
+    from decimal import Decimal
+
+    from pipeline.resources import NrrSettingsResource
+
+    # One field per setting, none hand-written: a new Settings field is a new resource field.
+    assert list(NrrSettingsResource.model_fields) == [f.name for f in fields(Settings)]
+    assert NrrSettingsResource.model_fields["fiscal_year_start_month"].annotation is int
+    assert NrrSettingsResource.model_fields["home"].is_required()
+    settings = Settings(
+        home=tmp_path / "home",
+        extracts_dir=tmp_path / "extracts",
+        fiscal_year_start_month=4,
+        quarantine_arr_threshold=Decimal("12.50"),
+        as_of=date(2026, 9, 30),
+        max_row_bytes=1024,
+    )
+    resource = NrrSettingsResource.from_settings(settings)
+    assert resource.fiscal_year_start_month == 4
+    assert resource.quarantine_arr_threshold == "12.50"
+    assert resource.settings() == settings
+    # Configured by hand (dagster config): the unset settings take Settings' defaults.
+    assert NrrSettingsResource(home=str(tmp_path), extracts_dir=str(tmp_path)).settings() == (
+        Settings(home=tmp_path, extracts_dir=tmp_path)
+    )
