@@ -17,6 +17,9 @@ import polars as pl
 from pipeline.landing import scalar
 from pipeline.warehouse_frames import write_table
 
+# The quarantine table this step writes, published with every report in this row order.
+QUARANTINE_TABLE = "raw.quarantine"
+QUARANTINE_ORDER = "extract, row_number"
 # The table the quarantine step writes beside raw.quarantine: what the gate measures against.
 BASIS_TABLE = "raw.quarantine_basis"
 
@@ -150,7 +153,7 @@ def store_quarantine(
     from another delivery than the quarantine it sits beside."""
     con.execute("begin transaction")
     try:
-        write_table(con, "raw.quarantine", table)
+        write_table(con, QUARANTINE_TABLE, table)
         for extract, frame in (checked or {}).items():
             write_table(con, checked_table(extract), frame)
         con.execute(

@@ -29,27 +29,30 @@ from pathlib import Path
 import duckdb
 
 from pipeline import __version__
+from pipeline.dbt_project import published_marts
+from pipeline.gate import QUARANTINE_ORDER, QUARANTINE_TABLE
 from pipeline.landing import accepted_files, append_line, read_json_lines, scalar
 from pipeline.page import write_page
 from pipeline.report_views import load_views
 from pipeline.resources import duckdb_config
 from pipeline.restatements import PreviousReport, build_restatements
+from pipeline.retention import REPORT_TABLES
 from pipeline.settings import Settings
 from pipeline.validation import data_docs_dir
 from pipeline.workbook import write_workbook
 
-# Published table -> (table in the working warehouse, row order).
-PUBLISHED_TABLES = {
-    "fct_arr_movements": ("main.fct_arr_movements", "customer_id, quarter_start"),
-    "fct_arr_bridge": ("main.fct_arr_bridge", "quarter_start, dimension, dimension_value"),
-    "rpt_nrr_quarterly": ("main.rpt_nrr_quarterly", "quarter_start, dimension, dimension_value"),
-    "rpt_cohort_retention": (
-        "main.rpt_cohort_retention",
-        "cohort_quarter, age, dimension, dimension_value",
-    ),
-    "quarantine": ("raw.quarantine", "extract, row_number"),
-    "dim_customers": ("main.dim_customers", "customer_id"),
-}
+
+def published_tables() -> dict[str, tuple[str, str]]:
+    """Published table -> (table in the working warehouse, row order). Each is declared once,
+    where it is built: the dbt marts by their meta (published, order_by), the Polars reports
+    in retention.REPORT_TABLES, the quarantine in gate.py."""
+    return {
+        **{name: (f"main.{name}", order) for name, order in published_marts().items()},
+        **{name: (f"main.{name}", order) for name, order in REPORT_TABLES.items()},
+        "quarantine": (QUARANTINE_TABLE, QUARANTINE_ORDER),
+    }
+
+
 LATEST = "latest"
 MANIFEST = "manifest.json"
 # One line per switch of `latest`: the folders readers may have seen, oldest first.
@@ -164,7 +167,8 @@ def _write_outputs(
     con = duckdb.connect(str(folder / "marts.duckdb"), config=duckdb_config())
     try:
         con.execute(f"attach {_sql_text(settings.warehouse_path)} as working (read_only)")
-        for name, (source, order) in PUBLISHED_TABLES.items():
+        tables = published_tables()
+        for name, (source, order) in tables.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
         con.execute("detach working")
         restated = build_restatements(con, _previous_report(settings), recorded)
@@ -173,7 +177,7 @@ def _write_outputs(
             "insert into report_settings values (?, ?)",
             [*recorded.items(), ("restatements", restated)],
         )
-        for name in (*PUBLISHED_TABLES, "restatements", "report_settings"):
+        for name in (*tables, "restatements", "report_settings"):
             target = _sql_text(folder / f"{name}.parquet")
             con.execute(f"copy {name} to {target} (format parquet, compression zstd)")
             counts[name] = scalar(con, f"select count(*) from {name}")

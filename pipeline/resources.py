@@ -1,13 +1,16 @@
 """Dagster resources: the run settings and the DuckDB warehouse."""
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import get_type_hints
 
 import dagster as dg
 import duckdb
+import pydantic
 
 from pipeline.landing import loaded_delivery
 from pipeline.locking import acquire_home_lock, release_home_lock
@@ -19,28 +22,14 @@ MEMORY_LIMIT_VARIABLE = "NRR_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "4GB"
 
 
-class NrrSettingsResource(dg.ConfigurableResource):
-    """The NRR_* settings of this run (see README, "Settings"), as text: Settings.as_record
-    and settings_from_record convert, so a new setting needs no change here beyond its field."""
-
-    extracts_dir: str
-    home: str
-    reporting_currency: str = "USD"
-    fiscal_year_start_month: str = "1"
-    rollup: str = "ultimate_parent"
-    quarantine_arr_threshold: str = "0"
-    quarantine_unvalued_rows_threshold: str = "0"
-    as_of: str = ""
-    schedule_timezone: str = "UTC"
-    earliest_date: str = ""
-    future_tolerance_days: str = ""
-    max_file_bytes: str = ""
-    max_row_bytes: str = ""
-    share_with: str = ""
+class _SettingsResource(dg.ConfigurableResource):
+    """The run settings as the Dagster resource `nrr`: its fields are Settings' fields
+    (generated below), so a new setting is a Settings field and nothing else."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "NrrSettingsResource":
-        return cls(**settings.as_record())
+        record = settings.as_record()
+        return cls(**{name: _config_value(name, value) for name, value in record.items()})
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Hold the home's run lock for the whole run: DuckDB has one writer per file."""
@@ -51,6 +40,38 @@ class NrrSettingsResource(dg.ConfigurableResource):
 
     def settings(self) -> Settings:
         return settings_from_record(self.model_dump())
+
+
+_SETTINGS_TYPES = get_type_hints(Settings)
+
+
+def _config_type(name: str) -> type:
+    """Dagster config carries int and str: other settings (paths, amounts, dates) as text."""
+    hint = _SETTINGS_TYPES[name]
+    return hint if hint in (int, str) else str
+
+
+def _config_value(name: str, text: str) -> int | str:
+    return int(text) if _config_type(name) is int else text
+
+
+def _config_default(field: dataclasses.Field) -> object:
+    if isinstance(field.default, Path):
+        return ...  # a run names its extracts folder and its home
+    if field.default is None:
+        return ""
+    return field.default if _config_type(field.name) is type(field.default) else str(field.default)
+
+
+NrrSettingsResource = pydantic.create_model(
+    "NrrSettingsResource",
+    __base__=_SettingsResource,
+    __module__=__name__,
+    **{
+        field.name: (_config_type(field.name), _config_default(field))
+        for field in dataclasses.fields(Settings)
+    },
+)
 
 
 def duckdb_config() -> dict[str, str]:

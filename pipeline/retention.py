@@ -1,17 +1,20 @@
 """Retention reports: quarterly NRR/GRR with TTM, and cohort retention (metrics.md).
 
 Pure Polars, LazyFrame -> LazyFrame, collected once by the caller. Inputs come from the
-dbt marts: the movement table, the fiscal quarters, and the restated ARR pairs (a customer's
-ARR at an earlier snapshot converted at a later quarter's rate). No currency arithmetic
-happens here: amounts are only summed, so they reconcile exactly with the movement table.
-Money stays Decimal; only the ratios are floats.
+dbt marts: the ARR bridge (the quarterly S, E, C, Ch per slice: summed once, in dbt), the
+movement table, the fiscal quarters, and the restated ARR pairs (a customer's ARR at an
+earlier snapshot converted at a later quarter's rate). No currency arithmetic happens here:
+amounts are only summed, so they reconcile exactly with the movement table. Money stays
+Decimal; only the ratios are floats. The slice dimensions and the TTM lookback are the dbt
+project's vars (pipeline.dbt_project), so both engines cut and look back the same way.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-SLICE_DIMENSIONS = ("segment", "region", "csm_owner")
+from pipeline.dbt_project import slice_dimensions, ttm_lookback_quarters
+
 # A customer with no value for a dimension is in the slice '': no delivered value can be
 # blank (landing reads blank as missing), so it never merges with a value such as "(blank)".
 BLANK_SLICE_VALUE = ""
@@ -26,11 +29,18 @@ QUARTER_COLUMNS = (
     "is_complete",
 )
 SLICE_KEY = ("dimension", "dimension_value")
+# The reports this module builds (written to the warehouse's main schema), each published with
+# every report in this row order.
+REPORT_TABLES = {
+    "rpt_nrr_quarterly": "quarter_start, dimension, dimension_value",
+    "rpt_cohort_retention": "cohort_quarter, age, dimension, dimension_value",
+}
 
 
 def customer_slices(movements: pl.LazyFrame) -> pl.LazyFrame:
     """customer_id, dimension, dimension_value: each customer in all/all and its own slices."""
-    customers = movements.group_by("customer_id").agg(pl.col(d).first() for d in SLICE_DIMENSIONS)
+    dimensions = slice_dimensions()
+    customers = movements.group_by("customer_id").agg(pl.col(d).first() for d in dimensions)
     parts = [
         customers.select("customer_id", dimension=pl.lit("all"), dimension_value=pl.lit("all"))
     ]
@@ -40,7 +50,7 @@ def customer_slices(movements: pl.LazyFrame) -> pl.LazyFrame:
             dimension=pl.lit(dimension),
             dimension_value=pl.col(dimension).fill_null(BLANK_SLICE_VALUE),
         )
-        for dimension in SLICE_DIMENSIONS
+        for dimension in dimensions
     ]
     return pl.concat(parts)
 
@@ -63,28 +73,33 @@ def _with_quarter_index(movements: pl.LazyFrame, quarters: pl.LazyFrame) -> pl.L
 
 
 def nrr_quarterly(
-    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+    bridge: pl.LazyFrame,
+    movements: pl.LazyFrame,
+    quarters: pl.LazyFrame,
+    restated: pl.LazyFrame,
 ) -> pl.LazyFrame:
-    """rpt_nrr_quarterly: one row per quarter and slice with at least one movement row.
+    """rpt_nrr_quarterly: one row per row of the bridge (quarter and slice with at least one
+    movement row).
 
     Quarterly NRR = (S + E - C - Ch) / S and GRR = (S - C - Ch) / S over customers with
-    start > 0. TTM NRR at q = sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0,
-    TTM GRR = sum min(ARR(q), ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate.
+    start > 0, with S, E, C, Ch the bridge's start, expansion, contraction and churn ARR
+    (start_arr is 0 for a customer without ARR at the start, so its sum is S). TTM NRR at q =
+    sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0, TTM GRR = sum min(ARR(q),
+    ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate (4: var ttm_lookback_quarters).
     """
     indexed = _with_quarter_index(movements, quarters)
     slices = customer_slices(movements)
-    quarterly = (
-        indexed.join(slices, on="customer_id")
-        .group_by("quarter_index", *SLICE_KEY)
-        .agg(
-            starting_arr=pl.col("start_arr").sum(),
-            expansion_arr=pl.col("expansion_arr").sum(),
-            contraction_arr=pl.col("contraction_arr").sum(),
-            churn_arr=pl.col("churn_arr").sum(),
-        )
+    quarterly = _with_quarter_index(bridge, quarters).select(
+        "quarter_index",
+        *SLICE_KEY,
+        starting_arr=pl.col("start_arr"),
+        expansion_arr=pl.col("expansion_arr"),
+        contraction_arr=pl.col("contraction_arr"),
+        churn_arr=pl.col("churn_arr"),
     )
+    lookback = ttm_lookback_quarters()
     year_ago = restated.filter(
-        (pl.col("rate_index") == pl.col("snapshot_index") + 4) & (pl.col("arr") > 0)
+        (pl.col("rate_index") == pl.col("snapshot_index") + lookback) & (pl.col("arr") > 0)
     ).select("customer_id", pl.col("rate_index").alias("quarter_index"), base_arr="arr")
     ttm = (
         year_ago.join(

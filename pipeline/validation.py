@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.contracts import QUARANTINE_REASONS
+from pipeline.dbt_project import slice_dimensions
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
@@ -27,20 +28,35 @@ def data_docs_dir(root: Path) -> Path:
     return root / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
-# Lists a suite names instead of repeating them: "$NAME" in a kwarg is the list's values.
-SUITE_LISTS = {
-    "$QUARANTINE_REASONS": sorted({r for reasons in QUARANTINE_REASONS.values() for r in reasons})
-}
+def suite_lists() -> dict[str, list[str]]:
+    """Lists a suite names instead of repeating them: "$NAME" as a kwarg is the list's values,
+    and as an item of a list kwarg stands for the list's values in its place."""
+    return {
+        "$QUARANTINE_REASONS": sorted(
+            {r for reasons in QUARANTINE_REASONS.values() for r in reasons}
+        ),
+        "$SLICE_DIMENSIONS": list(slice_dimensions()),
+        "$DIMENSIONS": ["all", *slice_dimensions()],
+    }
 
 
 def suite_definition(name: str) -> dict:
     """The suite `name` as written in expectations/<name>.json, its named lists filled in."""
     suite = json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())
+    lists = suite_lists()
     for expectation in suite.get("expectations", []):
         kwargs = expectation.get("kwargs", {})
         for key, value in kwargs.items():
-            if isinstance(value, str) and value in SUITE_LISTS:
-                kwargs[key] = SUITE_LISTS[value]
+            if isinstance(value, str) and value in lists:
+                kwargs[key] = lists[value]
+            elif isinstance(value, list):
+                kwargs[key] = [
+                    item
+                    for entry in value
+                    for item in (
+                        lists[entry] if isinstance(entry, str) and entry in lists else [entry]
+                    )
+                ]
     return suite
 
 

@@ -1,5 +1,6 @@
 {#- A run setting: the --vars value when one is given (dbt unit tests, a manual run), else the
-    NRR_DBT_<NAME> environment variable the pipeline sets for each run. Read when SQL is
+    NRR_DBT_<NAME> environment variable the pipeline gives the dbt subprocess of each run
+    (pipeline.dbt_project.dbt_environment; its own process environment is left alone). Read when SQL is
     compiled, not when the project is parsed, so a new as-of date every night does not make
     dbt parse the whole project again (a changed --vars value does). -#}
 {% macro run_setting(name, default) -%}

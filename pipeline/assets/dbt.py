@@ -6,7 +6,8 @@ a `depends_on` comment, waits for raw/quarantine and its blocking checks.
 """
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipeline.assets.guards import out_of_disk_or_memory_not_retried
-from pipeline.dbt_child import PARENT_PID_VARIABLE
+from pipeline.dbt_project import BUILD_ARGS, DBT_PROJECT_DIR, dbt_environment
 from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
-from pipeline.settings import Settings
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 nrr_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -40,14 +38,22 @@ class NrrDbtTranslator(DagsterDbtTranslator):
         return f"dbt_{fqn[1]}" if len(fqn) > 2 else "dbt"
 
 
-def dbt_vars(settings: Settings, as_of) -> dict[str, str | int]:
-    """The run settings dbt reads (macro run_setting), as --vars or as NRR_DBT_* variables."""
-    return {
-        "as_of_date": as_of.isoformat(),
-        "fiscal_year_start_month": settings.fiscal_year_start_month,
-        "reporting_currency": settings.reporting_currency,
-        "rollup": settings.rollup,
-    }
+@contextmanager
+def started_with(environment: Mapping[str, str]) -> Iterator[None]:
+    """While dagster-dbt starts the dbt subprocess: DbtCliResource.cli (dagster-dbt 0.29) has
+    no env argument and gives the subprocess a copy of os.environ taken when it starts it.
+    The variables are there only for that call and removed (or restored) on exit, so the rest
+    of the process never sees them."""
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:
@@ -63,18 +69,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         settings = nrr.settings()
         with warehouse(settings, read_only=True) as con:
             as_of = run_as_of(settings, con)
-        # dbt runs as a subprocess and inherits these (profiles.yml, macro run_setting).
-        # Settings as environment variables rather than --vars, and the home's own target
-        # folder, let dbt reuse the previous night's parse instead of parsing everything.
-        os.environ["NRR_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-        for name, value in dbt_vars(settings, as_of).items():
-            os.environ[f"NRR_DBT_{name.upper()}"] = str(value)
-        # nrr-dbt exits if this process is gone before it is tied to it (see dbt_child).
-        os.environ[PARENT_PID_VARIABLE] = str(os.getpid())
-        # Unit tests check the SQL, not the data: CI runs them (tests/integration), nights don't.
-        args = ["build", "--exclude-resource-type", "unit_test"]
+        # The home's own target folder lets dbt reuse the previous night's parse.
         target_path = settings.home / "dbt_target"
         with out_of_disk_or_memory_not_retried():
-            yield from dbt.cli(args, context=context, target_path=target_path).stream()
+            with started_with(dbt_environment(settings, as_of, os.getpid())):
+                invocation = dbt.cli(list(BUILD_ARGS), context=context, target_path=target_path)
+            yield from invocation.stream()
 
     return arr_models

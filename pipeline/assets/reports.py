@@ -5,7 +5,10 @@ import json
 import dagster as dg
 import polars as pl
 
+from pipeline.assets.dbt import prepare_manifest
 from pipeline.assets.guards import out_of_disk_or_memory_not_retried
+from pipeline.assets.landing import QUARANTINE_KEY
+from pipeline.dbt_project import published_marts
 from pipeline.publishing import publish_report
 from pipeline.resources import (
     NrrSettingsResource,
@@ -13,16 +16,16 @@ from pipeline.resources import (
     run_as_of,
     warehouse,
 )
-from pipeline.retention import cohort_retention, nrr_quarterly
+from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly
 from pipeline.warehouse_frames import scan_table, write_table
 
 REPORTS_GROUP = "reports"
 RETENTION_INPUTS = [
+    dg.AssetKey("fct_arr_bridge"),
     dg.AssetKey("fct_arr_movements"),
     dg.AssetKey("int_fiscal_quarters"),
     dg.AssetKey("int_customer_restated_arr"),
 ]
-REPORT_TABLES = ("rpt_nrr_quarterly", "rpt_cohort_retention")
 
 
 @dg.multi_asset(
@@ -47,12 +50,13 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
     settings = nrr.settings()
     with warehouse(settings) as con:
         marts = {key.path[-1]: scan_table(con, f"main.{key.path[-1]}") for key in RETENTION_INPUTS}
+        bridge = marts["fct_arr_bridge"]
         movements = marts["fct_arr_movements"]
         quarters = marts["int_fiscal_quarters"]
         restated = marts["int_customer_restated_arr"]
         quarterly, cohorts = pl.collect_all(
             [
-                nrr_quarterly(movements, quarters, restated),
+                nrr_quarterly(bridge, movements, quarters, restated),
                 cohort_retention(movements, quarters, restated),
             ],
             engine="streaming",
@@ -63,13 +67,16 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": frame.height})
 
 
+# What the report copies, each declared where it is built (publishing.published_tables).
+PUBLISHED_INPUTS = [
+    *[dg.AssetKey(name) for name in published_marts(prepare_manifest())],
+    *[dg.AssetKey(name) for name in REPORT_TABLES],
+    QUARANTINE_KEY,
+]
+
+
 @dg.asset(
-    deps=[
-        dg.AssetKey("fct_arr_movements"),
-        dg.AssetKey("fct_arr_bridge"),
-        *[dg.AssetKey(name) for name in REPORT_TABLES],
-        dg.AssetKey(["raw", "quarantine"]),
-    ],
+    deps=PUBLISHED_INPUTS,
     group_name=REPORTS_GROUP,
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
 )

@@ -34,3 +34,22 @@ def test_dbt_sources_are_the_landing_assets():
 def test_schedule_time_zone_comes_from_settings():
     local = build_definitions(Settings(schedule_timezone="Europe/Berlin"))
     assert local.resolve_schedule_def("nightly_nrr_schedule").execution_timezone == "Europe/Berlin"
+
+
+def test_the_publish_step_waits_for_every_published_table():
+    from pipeline.publishing import published_tables
+
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey("published_report")).parent_keys
+    # The same declarations as what publishing copies (dim_customers had drifted out once).
+    expected = {
+        dg.AssetKey(["raw", "quarantine"]) if name == "quarantine" else dg.AssetKey(name)
+        for name in published_tables()
+    }
+    assert parents == expected
+    assert dg.AssetKey("dim_customers") in parents
+
+
+def test_the_retention_reports_read_the_bridge():
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("fct_arr_bridge") in graph.get(dg.AssetKey("rpt_nrr_quarterly")).parent_keys

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 import polars as pl
 import pytest
 
 from pipeline.cli import EXIT_BLOCKED, EXIT_OK, main
+from pipeline.dbt_project import slice_dimensions
 from tests.integration.crafted import CHARGES, published, write_crafted_delivery
 
 pytestmark = pytest.mark.integration
@@ -150,6 +152,40 @@ def test_nrr_and_ttm_match_hand_computed_values(crafted_run):
                              and dimension = 'segment' and dimension_value = 'SMB'""",
     )
     assert smb == [(pytest.approx(12000 / 26400),)]
+
+
+def test_the_declared_slices_drive_the_marts_the_reports_and_the_views(crafted_run):
+    _, home, _ = crafted_run
+    declared = slice_dimensions()
+    assert "industry" in declared  # the slice users asked for: declared once, in dbt_project.yml
+    expected = {"all", *declared}
+    for table in ("fct_arr_bridge", "rpt_nrr_quarterly", "rpt_cohort_retention"):
+        dimensions = {d for (d,) in published(home, f"select distinct dimension from {table}")}
+        assert dimensions == expected, table
+    for table in ("fct_arr_movements", "dim_customers"):
+        columns = {c for (c,) in published(home, f"select column_name from (describe {table})")}
+        assert set(declared) <= columns, table
+    # FY2026-Q2 by industry: S (Retail) starts at 14,400 and churns; P (Software) starts at
+    # 12,000 Automation + 21,600 discounted Analytics and gains the 2,400 discount; E (Media)
+    # is 12,000 EUR at the quarter's rate 1.00, flat.
+    rows = published(
+        home,
+        """select dimension_value, starting_arr, nrr, grr from rpt_nrr_quarterly
+           where quarter_label = 'FY2026-Q2' and dimension = 'industry' order by 1""",
+    )
+    d = Decimal
+    assert rows == [
+        ("Media", d(12000), 1.0, 1.0),
+        ("Retail", d(14400), 0.0, 0.0),
+        ("Software", d(33600), pytest.approx(36000 / 33600), 1.0),
+    ]
+    latest = home / "reports" / "latest"
+    sheet = openpyxl.load_workbook(latest / "nrr_report.xlsx", read_only=True)["NRR by quarter"]
+    header, *body = sheet.iter_rows(values_only=True)
+    assert {row[header.index("dimension")] for row in body} == expected
+    page = (latest / "nrr_report.html").read_text()
+    for dimension in expected:
+        assert f'<td class="text">{dimension}</td>' in page, dimension
 
 
 def test_cohort_retention_matches_hand_computed_values(crafted_run):

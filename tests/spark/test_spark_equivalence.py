@@ -12,8 +12,8 @@ import os
 import duckdb
 import pytest
 
-from pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_vars
 from pipeline.cli import EXIT_OK, main
+from pipeline.dbt_project import DBT_PROJECT_DIR, dbt_vars
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.spark

@@ -9,7 +9,12 @@ from decimal import Decimal
 
 import polars as pl
 
+from pipeline.dbt_project import slice_dimensions
+from pipeline.retention import SLICE_KEY, customer_slices
+
 MONEY = pl.Decimal(38, 6)
+# Every customer's value of the slice dimensions other than segment (the tests vary segment).
+OTHER_SLICE_VALUE = "NA"
 
 
 def quarters_frame(count: int) -> pl.DataFrame:
@@ -90,9 +95,8 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
                     "movement": movement,
                     **amounts,
                     "cohort_quarter": cohort,
+                    **dict.fromkeys(slice_dimensions(), OTHER_SLICE_VALUE),
                     "segment": (segments or {}).get(customer),
-                    "region": "NA",
-                    "csm_owner": "Ana",
                 }
             )
     money = [
@@ -109,9 +113,7 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
         "quarter_label": pl.String,
         "movement": pl.String,
         "cohort_quarter": pl.String,
-        "segment": pl.String,
-        "region": pl.String,
-        "csm_owner": pl.String,
+        **dict.fromkeys(slice_dimensions(), pl.String),
         **{m: MONEY for m in money},
     }
     restated_schema = {
@@ -124,4 +126,14 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
         pl.DataFrame(movements, schema=movement_schema).lazy(),
         quarters.lazy(),
         pl.DataFrame(restated, schema=restated_schema).lazy(),
+    )
+
+
+def bridge_frame(movements: pl.LazyFrame) -> pl.LazyFrame:
+    """The bridge columns the reports read (fct_arr_bridge in dbt): movement amounts summed
+    per quarter and slice, all/all and each slice dimension."""
+    return (
+        movements.join(customer_slices(movements), on="customer_id")
+        .group_by("quarter_label", *SLICE_KEY)
+        .agg(pl.col("start_arr", "expansion_arr", "contraction_arr", "churn_arr").sum())
     )

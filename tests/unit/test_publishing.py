@@ -226,3 +226,55 @@ def test_a_previous_report_without_report_settings_parquet_is_read_from_its_mani
         f"Not compared with the previous report (as of 2026-06-30): its folder {tmp_path.name} "
         "has no fct_arr_bridge.parquet or rpt_nrr_quarterly.parquet."
     )
+
+
+def test_published_tables_are_the_marts_marked_published_the_reports_and_the_quarantine(
+    tmp_path,
+):
+    from pipeline.dbt_project import MANIFEST_PATH, published_marts
+    from pipeline.publishing import published_tables
+
+    assert MANIFEST_PATH.exists(), "run dbt parse first (tests/conftest or `make`)"
+    # Every mart whose .yml says meta published: true, with its order_by; no other model.
+    assert published_marts() == {
+        "fct_arr_movements": "customer_id, quarter_start",
+        "fct_arr_bridge": "quarter_start, dimension, dimension_value",
+        "dim_customers": "customer_id",
+    }
+    assert published_tables() == {
+        "fct_arr_movements": ("main.fct_arr_movements", "customer_id, quarter_start"),
+        "fct_arr_bridge": ("main.fct_arr_bridge", "quarter_start, dimension, dimension_value"),
+        "dim_customers": ("main.dim_customers", "customer_id"),
+        "rpt_nrr_quarterly": (
+            "main.rpt_nrr_quarterly",
+            "quarter_start, dimension, dimension_value",
+        ),
+        "rpt_cohort_retention": (
+            "main.rpt_cohort_retention",
+            "cohort_quarter, age, dimension, dimension_value",
+        ),
+        "quarantine": ("raw.quarantine", "extract, row_number"),
+    }
+    # A new published mart is its .sql and its .yml: the manifest's meta is all it takes.
+    manifest = {
+        "nodes": {
+            "model.nrr.fct_new": {
+                "resource_type": "model",
+                "name": "fct_new",
+                "config": {"meta": {"published": True, "order_by": "customer_id"}},
+            },
+            "model.nrr.int_hidden": {
+                "resource_type": "model",
+                "name": "int_hidden",
+                "config": {"meta": {}},
+            },
+            "test.nrr.not_null": {
+                "resource_type": "test",
+                "name": "not_null",
+                "config": {"meta": {"published": True}},
+            },
+        }
+    }
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    assert published_marts(path) == {"fct_new": "customer_id"}

@@ -7,13 +7,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.dbt_project import slice_dimensions
 from pipeline.retention import cohort_retention, nrr_quarterly
-from tests.unit.histories import history_frames
+from tests.unit.histories import bridge_frame, history_frames
 
 
 def reports(arr, segments=None):
-    frames = history_frames(arr, segments)
-    return nrr_quarterly(*frames).collect(), cohort_retention(*frames).collect()
+    movements, quarters, restated = history_frames(arr, segments)
+    return (
+        nrr_quarterly(bridge_frame(movements), movements, quarters, restated).collect(),
+        cohort_retention(movements, quarters, restated).collect(),
+    )
 
 
 def quarter(report: pl.DataFrame, label: str, dimension="all", value="all") -> dict:
@@ -133,7 +137,7 @@ def histories(draw):
 def test_retention_properties_hold_on_random_histories(history):
     arr, segments = history
     movements, quarters, restated = history_frames(arr, segments)
-    nrr = nrr_quarterly(movements, quarters, restated).collect()
+    nrr = nrr_quarterly(bridge_frame(movements), movements, quarters, restated).collect()
     cohorts = cohort_retention(movements, quarters, restated).collect()
 
     for row in nrr.iter_rows(named=True):
@@ -173,9 +177,8 @@ def test_a_segment_literally_named_blank_is_not_the_no_value_slice():
     movements = pl.LazyFrame(
         {
             "customer_id": ["A", "B"],
+            **{dimension: ["NA", "NA"] for dimension in slice_dimensions()},
             "segment": ["(blank)", None],
-            "region": ["NA", "NA"],
-            "csm_owner": ["Ana", "Ana"],
         }
     )
     slices = customer_slices(movements).filter(pl.col("dimension") == "segment").collect()
@@ -185,3 +188,22 @@ def test_a_segment_literally_named_blank_is_not_the_no_value_slice():
     ]
     shown = labelled_slices(pl.DataFrame({"dimension_value": ["", "SMB"]}))
     assert shown["dimension_value"].to_list() == ["(blank)", "SMB"]
+
+
+def test_the_reports_cut_by_the_declared_slice_dimensions_only(monkeypatch):
+    import pipeline.retention as retention
+
+    monkeypatch.setattr(retention, "slice_dimensions", lambda: ("industry",))
+    # Seed example again: every customer is in industry "NA" (histories' value), so that
+    # slice has the total's figures; segment is no longer a slice.
+    nrr, cohorts = reports(
+        {"e": [50_000, 70_000], "d": [30_000, 20_000], "c": [15_000, 0], "f": [5_000, 5_000]},
+        segments={"e": "SMB", "d": "SMB", "c": None, "f": None},
+    )
+    assert set(nrr["dimension"]) == set(cohorts["dimension"]) == {"all", "industry"}
+    row = quarter(nrr, "FY2024-Q2", "industry", "NA")
+    assert (row["starting_arr"], row["nrr"], row["grr"]) == (
+        Decimal("100000"),
+        pytest.approx(0.95),
+        pytest.approx(0.75),
+    )

@@ -2,8 +2,8 @@
 -- Every valid account with the customer it reports under: its ultimate parent or, with
 -- rollup = account, itself. The ultimate parent comes from the quarantine step's hierarchy
 -- walk (the only one: parent loops and unknown parents are row rules there), carried by
--- stg_crm__accounts. The customer's segment, region and csm_owner come from the customer's
--- own CRM row.
+-- stg_crm__accounts. The customer's slice columns (var slice_dimensions) come from
+-- the customer's own CRM row.
 with accounts as (
     select
         account_id,
@@ -19,9 +19,7 @@ select
     accounts.account_id,
     accounts.customer_id,
     customer.account_name as customer_name,
-    customer.segment,
-    customer.region,
-    customer.csm_owner
+    {{ slice_columns('customer') }}
 from accounts
 inner join {{ ref('stg_crm__accounts') }} as customer
     on customer.account_id = accounts.customer_id

@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 -- A customer's ARR at an earlier snapshot, restated at a later quarter's rate: the constant
 -- currency that TTM and cohort retention compare in (both snapshots at the later rate).
--- Only the pairs the retention reports need: the snapshot four quarters back (TTM), and the
+-- Only the pairs the retention reports need: the snapshot ttm_lookback_quarters back (TTM), and the
 -- customer's cohort snapshot at every later quarter's rate. Converted exactly as the movement
 -- table converts, so a pair with rate_index = snapshot_index equals that quarter's end_arr.
 with customer_quarters as (
@@ -9,10 +9,7 @@ with customer_quarters as (
 ),
 
 cohorts as (
-    select customer_id, min(quarter_index) as cohort_index
-    from customer_quarters
-    where end_arr > 0
-    group by customer_id
+    {{ customer_cohorts('customer_quarters') }}
 ),
 
 pairs as (
@@ -27,7 +24,7 @@ pairs as (
            quarters.quarter_index as rate_index
     from customer_quarters
     inner join {{ ref('int_fiscal_quarters') }} as quarters
-        on quarters.quarter_index = customer_quarters.quarter_index + 4
+        on quarters.quarter_index = customer_quarters.quarter_index + {{ ttm_lookback_quarters() }}
     where customer_quarters.end_arr > 0
 )
 

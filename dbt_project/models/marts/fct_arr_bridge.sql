@@ -1,6 +1,7 @@
 -- The ARR bridge per quarter and slice: sums of the movement table's amounts and counts of
--- customers per movement. Slices: all/all, then segment, region and csm_owner values.
-{%- set slices = [("'all'", "'all'"), ("'segment'", "segment"), ("'region'", "region"), ("'csm_owner'", "csm_owner")] %}
+-- customers per movement. Slices: all/all, then the values of each of var slice_dimensions.
+{%- set slices = [("'all'", "'all'")] %}
+{%- for dimension in slice_dimensions() %}{% do slices.append(("'" ~ dimension ~ "'", dimension)) %}{% endfor %}
 {%- set amounts = ["start_arr", "end_arr", "new_arr", "reactivation_arr", "expansion_arr",
                    "contraction_arr", "churn_arr", "fx_arr", "cross_sell_arr", "product_churn_arr",
                    "seat_arr", "tier_arr", "price_arr", "usage_arr"] %}

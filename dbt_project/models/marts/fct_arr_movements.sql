@@ -5,14 +5,11 @@ with customer_quarters as (
 ),
 
 first_arr as (
-    select customer_id, min(quarter_index) as cohort_index
-    from customer_quarters
-    where end_arr > 0
-    group by customer_id
+    {{ customer_cohorts('customer_quarters') }}
 ),
 
 customers as (
-    select distinct customer_id, segment, region, csm_owner
+    select distinct customer_id, {{ slice_columns() }}
     from {{ ref('int_customer_accounts') }}
 ),
 
@@ -59,9 +56,7 @@ select
     cast(case when is_retained then price_arr else 0 end as {{ money_type() }}) as price_arr,
     cast(case when is_retained then usage_arr else 0 end as {{ money_type() }}) as usage_arr,
     cohorts.quarter_label as cohort_quarter,
-    customers.segment,
-    customers.region,
-    customers.csm_owner
+    {{ slice_columns('customers') }}
 from classified
 inner join {{ ref('int_fiscal_quarters') }} as quarters
     on quarters.quarter_index = classified.quarter_index

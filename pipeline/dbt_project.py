@@ -1,0 +1,79 @@
+"""What Python reads from the dbt project: its vars and the models' meta (no Dagster here).
+
+The dbt project declares the lists both engines use, once: the slice dimensions and the TTM
+lookback (vars in dbt_project.yml), and which marts are published (model meta, read from the
+manifest). This module is the one place Python reads them, and the one place the run
+settings are translated into what dbt reads (dbt_vars, dbt_environment).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.dbt_child import PARENT_PID_VARIABLE
+from pipeline.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+# The manifest the Dagster assets are built from (pipeline.assets.dbt prepares it).
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# What a night runs: models and data tests; unit tests check the SQL, CI runs them.
+BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+
+
+@cache
+def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> Mapping[str, Any]:
+    """The vars declared in dbt_project.yml (plain values, no Jinja)."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
+    return project.get("vars") or {}
+
+
+def slice_dimensions(project_dir: Path = DBT_PROJECT_DIR) -> tuple[str, ...]:
+    """The CRM columns every mart carries and every report is cut by (var slice_dimensions)."""
+    return tuple(project_vars(project_dir)["slice_dimensions"])
+
+
+def ttm_lookback_quarters(project_dir: Path = DBT_PROJECT_DIR) -> int:
+    """How many quarters back TTM compares with (var ttm_lookback_quarters)."""
+    return int(project_vars(project_dir)["ttm_lookback_quarters"])
+
+
+@cache
+def published_marts(manifest_path: Path = MANIFEST_PATH) -> dict[str, str]:
+    """dbt models with meta published: true -> their row order (meta order_by), by name."""
+    manifest = json.loads(Path(manifest_path).read_text())
+    return {
+        node["name"]: node["config"]["meta"]["order_by"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("meta", {}).get("published")
+    }
+
+
+def dbt_vars(settings: Settings, as_of: date) -> dict[str, str | int]:
+    """The run settings dbt reads (macro run_setting), by their dbt names: the one place the
+    pipeline's settings are translated for dbt."""
+    return {
+        "as_of_date": as_of.isoformat(),
+        "fiscal_year_start_month": settings.fiscal_year_start_month,
+        "reporting_currency": settings.reporting_currency,
+        "rollup": settings.rollup,
+    }
+
+
+def dbt_environment(settings: Settings, as_of: date, parent_pid: int) -> dict[str, str]:
+    """The variables the dbt subprocess needs beyond the inherited environment: the warehouse
+    (profiles.yml), the run settings as NRR_DBT_<NAME> (macro run_setting) and the parent's
+    pid (dbt_child). Environment variables rather than --vars: a changed --vars value makes
+    dbt parse the whole project again, an env var read at compile time does not."""
+    run_settings = dbt_vars(settings, as_of)
+    return {
+        "NRR_WAREHOUSE_PATH": str(settings.warehouse_path),
+        **{f"NRR_DBT_{name.upper()}": str(value) for name, value in run_settings.items()},
+        PARENT_PID_VARIABLE: str(parent_pid),
+    }

@@ -1,0 +1,98 @@
+"""Run settings as dbt reads them: built by pure functions, never left in os.environ."""
+
+import os
+from datetime import date
+
+from pipeline.dbt_project import (
+    BUILD_ARGS,
+    DBT_PROJECT_DIR,
+    dbt_environment,
+    dbt_vars,
+    project_vars,
+    slice_dimensions,
+    ttm_lookback_quarters,
+)
+from pipeline.settings import Settings
+
+
+def test_the_dbt_environment_carries_every_run_setting_and_leaves_os_environ_alone(tmp_path):
+    before = dict(os.environ)
+    settings = Settings(
+        home=tmp_path / "home",
+        reporting_currency="EUR",
+        fiscal_year_start_month=4,
+        rollup="account",
+    )
+    environment = dbt_environment(settings, date(2026, 9, 30), parent_pid=4242)
+    assert environment == {
+        "NRR_WAREHOUSE_PATH": str(tmp_path / "home" / "warehouse.duckdb"),
+        "NRR_DBT_AS_OF_DATE": "2026-09-30",
+        "NRR_DBT_FISCAL_YEAR_START_MONTH": "4",
+        "NRR_DBT_REPORTING_CURRENCY": "EUR",
+        "NRR_DBT_ROLLUP": "account",
+        "NRR_DBT_PARENT_PID": "4242",
+    }
+    # The same settings as --vars (dbt unit tests, Spark): one translation, two spellings.
+    assert {
+        f"NRR_DBT_{k.upper()}": str(v) for k, v in dbt_vars(settings, date(2026, 9, 30)).items()
+    } == {k: v for k, v in environment.items() if k.startswith("NRR_DBT_") and "PID" not in k}
+    assert BUILD_ARGS == ("build", "--exclude-resource-type", "unit_test")
+    assert dict(os.environ) == before
+
+
+def test_the_dbt_subprocess_gets_the_settings_and_the_process_keeps_its_environment(
+    monkeypatch, tmp_path
+):
+    from pipeline.assets.dbt import started_with
+
+    monkeypatch.setenv("NRR_DBT_ROLLUP", "left over by someone else")
+    monkeypatch.delenv("NRR_WAREHOUSE_PATH", raising=False)
+    before = dict(os.environ)
+    seen = {}
+    with started_with({"NRR_DBT_ROLLUP": "account", "NRR_WAREHOUSE_PATH": "w.duckdb"}):
+        # What dagster-dbt copies into the subprocess's environment when it starts dbt.
+        seen = {k: os.environ.get(k) for k in ("NRR_DBT_ROLLUP", "NRR_WAREHOUSE_PATH")}
+    assert seen == {"NRR_DBT_ROLLUP": "account", "NRR_WAREHOUSE_PATH": "w.duckdb"}
+    assert dict(os.environ) == before
+
+
+def test_python_reads_the_lists_the_dbt_project_declares(tmp_path):
+    assert project_vars()["slice_dimensions"] == list(slice_dimensions())
+    assert slice_dimensions() == ("segment", "region", "csm_owner", "industry")
+    assert ttm_lookback_quarters() == 4
+    other = tmp_path / "project"
+    other.mkdir()
+    (other / "dbt_project.yml").write_text(
+        "name: x\nvars:\n  slice_dimensions: [industry]\n  ttm_lookback_quarters: 2\n"
+    )
+    assert slice_dimensions(other) == ("industry",)
+    assert ttm_lookback_quarters(other) == 2
+    assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
+
+
+def test_the_settings_resource_is_the_settings(tmp_path):
+    from dataclasses import fields
+    from decimal import Decimal
+
+    from pipeline.resources import NrrSettingsResource
+
+    # One field per setting, none hand-written: a new Settings field is a new resource field.
+    assert list(NrrSettingsResource.model_fields) == [f.name for f in fields(Settings)]
+    assert NrrSettingsResource.model_fields["fiscal_year_start_month"].annotation is int
+    assert NrrSettingsResource.model_fields["home"].is_required()
+    settings = Settings(
+        home=tmp_path / "home",
+        extracts_dir=tmp_path / "extracts",
+        fiscal_year_start_month=4,
+        quarantine_arr_threshold=Decimal("12.50"),
+        as_of=date(2026, 9, 30),
+        max_row_bytes=1024,
+    )
+    resource = NrrSettingsResource.from_settings(settings)
+    assert resource.fiscal_year_start_month == 4
+    assert resource.quarantine_arr_threshold == "12.50"
+    assert resource.settings() == settings
+    # Configured by hand (dagster config): the unset settings take Settings' defaults.
+    assert NrrSettingsResource(home=str(tmp_path), extracts_dir=str(tmp_path)).settings() == (
+        Settings(home=tmp_path, extracts_dir=tmp_path)
+    )
