@@ -34,8 +34,8 @@ demo: manifest
 	$(BIN)/nrr demo
 
 lint: env
-	$(BIN)/ruff check pipeline tests
-	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff format --check pipeline tests benchmarks
 
 # The whole suite, the Spark equivalence test included (Java 17 is on the machine). Each
 # pipeline run keeps about one core busy and waits on subprocesses part of the time, so the
@@ -56,11 +56,11 @@ test-spark: manifest
 
 # 10k, 100k and 1M customers over 5 years; writes .bench/results.json (see docs/performance.md).
 bench: manifest
-	$(BIN)/python -m pipeline.bench --workdir .bench
+	$(BIN)/python -m benchmarks.bench --workdir .bench
 
 format: env
-	$(BIN)/ruff format pipeline tests
-	$(BIN)/ruff check --fix pipeline tests
+	$(BIN)/ruff format pipeline tests benchmarks
+	$(BIN)/ruff check --fix pipeline tests benchmarks
 
 clean:
 	rm -rf $(VENV) .spark-test.log dbt_project/target dbt_project/logs .nrr extracts .bench metastore_db spark-warehouse derby.log
