@@ -20,9 +20,11 @@ uv:
 env: uv
 	$(UV) sync --frozen --compile-bytecode $(EXTRAS)
 
-# The dbt manifest Dagster loads the dbt assets from (target/ is never committed).
+# The dbt manifest Dagster loads the dbt assets from (target/ is never committed). Its saved
+# parse (target/partial_parse.msgpack) is copied into every new home, and dbt reuses it there
+# when the profile matches: nrr-dbt opens the warehouse by this file name (pipeline/dbt_child.py).
 manifest: env
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	cd dbt_project && NRR_WAREHOUSE_PATH=warehouse.duckdb ../$(BIN)/dbt parse --quiet --profiles-dir .
 
 # Debian's Chromium for the report page test (the test skips, saying why, without it).
 browser:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.dbt_child import open_warehouse_by_name
 from tests.reliability.crash_harness import alive
 
 CHILD = (
@@ -79,3 +80,46 @@ def test_version_answers_quickly_with_the_installed_dbt_core():
         [str(nrr_dbt), "--version"], capture_output=True, text=True, check=True
     ).stdout
     assert re.search(r"(\d+\.\d+\.\d+)", output).group(1) == version("dbt-core")
+
+
+def _dagster_dbt_environ(home: Path) -> dict[str, str]:
+    """The variables dagster-dbt gives nrr-dbt for a run in `home` (paths absolute)."""
+    return {
+        "DAGSTER_DBT_CLI": "true",
+        "NRR_WAREHOUSE_PATH": str(home / "warehouse.duckdb"),
+        "DBT_PROJECT_DIR": "/srv/nrr/dbt_project",
+        "DBT_PROFILES_DIR": "/srv/nrr/dbt_project",
+        "DBT_TARGET_PATH": str(home / "dbt_target"),
+        "DBT_LOG_PATH": str(home / "dbt_target"),
+    }
+
+
+def test_under_dagster_dbt_the_warehouse_is_opened_by_name_from_its_folder(tmp_path, monkeypatch):
+    """The profile then reads the same in every home, so dbt reuses the saved parse."""
+    monkeypatch.chdir("/")
+    environ = _dagster_dbt_environ(tmp_path)
+    open_warehouse_by_name(environ)
+    assert environ["NRR_WAREHOUSE_PATH"] == "warehouse.duckdb"
+    assert Path.cwd() == tmp_path
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"DAGSTER_DBT_CLI": None},  # dbt by hand: the working directory is the user's
+        {"DBT_TARGET_PATH": "target/run"},  # a relative path would move with the directory
+        {"NRR_WAREHOUSE_PATH": "../.nrr/warehouse.duckdb"},
+    ],
+)
+def test_otherwise_nothing_changes(tmp_path, monkeypatch, change):
+    monkeypatch.chdir("/")
+    environ = _dagster_dbt_environ(tmp_path)
+    for name, value in change.items():
+        if value is None:
+            del environ[name]
+        else:
+            environ[name] = value
+    before = dict(environ)
+    open_warehouse_by_name(environ)
+    assert environ == before
+    assert Path.cwd() == Path("/")
