@@ -1,10 +1,15 @@
 {#- A run setting: the --vars value when one is given (dbt unit tests, a manual run), else the
     NRR_DBT_<NAME> environment variable the pipeline gives the dbt subprocess of each run
-    (pipeline.dbt_project.dbt_environment; its own process environment is left alone). Read when SQL is
-    compiled, not when the project is parsed, so a new as-of date every night does not make
-    dbt parse the whole project again (a changed --vars value does). -#}
+    (pipeline.dbt_project.dbt_environment; its own process environment is left alone). Read
+    when SQL is compiled, not when the project is parsed (then it is the default: no setting
+    changes a ref, a source or a config), so a new as-of date every night makes dbt parse
+    nothing again: an env_var read while parsing would make dbt re-parse every file that reads
+    it whenever its value changes (a changed --vars value re-parses the whole project). -#}
 {% macro run_setting(name, default) -%}
   {%- set value = var(name, none) -%}
+  {%- if value is none and not execute -%}
+    {{ return(default) }}
+  {%- endif -%}
   {{ return(value if value is not none else env_var('NRR_DBT_' ~ (name | upper), default)) }}
 {%- endmacro %}
 
