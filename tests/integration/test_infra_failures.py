@@ -1,6 +1,7 @@
 """Failures of the machine end to end: `nrr run` names them, and never as a data-quality block."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -17,17 +18,21 @@ def run(extracts, home, command: str = "run") -> int:
     return main([command, "--extracts", str(extracts), "--home", str(home)])
 
 
-def test_dbt_out_of_memory_fails_naming_the_cause_not_a_blocked_check(
-    tmp_path, monkeypatch, capsys
-):
-    """4MB is enough for landing the crafted delivery, not for dbt's models (its profile reads
-    the same limit): the run stops in the dbt step, says why, and publishes nothing."""
+def test_out_of_memory_fails_naming_the_cause_not_a_blocked_check(tmp_path, monkeypatch, capsys):
+    """4MB is far below what dbt's models need (its profile reads the same limit) and close to
+    what landing and the quarantine need: which warehouse step runs out first depends on how
+    DuckDB's threads are scheduled (on CI it has been the quarantine). Whichever it is, the run
+    stops there, names the step (and the dbt model, in dbt) and the cause, and publishes
+    nothing."""
     write_crafted_delivery(tmp_path / "extracts")
     monkeypatch.setenv("NRR_DUCKDB_MEMORY_LIMIT", "4MB")
     assert run(tmp_path / "extracts", tmp_path / "home") == EXIT_FAILED
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith("The nightly run failed in step arr_models (dbt model ")
-    assert "DuckDB ran out of memory (" in message
+    assert re.match(
+        r"The nightly run failed in step (land_delivery|quarantine|arr_models \(dbt model \w+\)): "
+        r"DuckDB ran out of memory \(",
+        message,
+    ), message
     assert message.endswith(
         "This is a problem of the machine, not of the data. Raise NRR_DUCKDB_MEMORY_LIMIT "
         "(now 4MB) if the machine has the memory, or run on a larger machine, then run again."
