@@ -285,6 +285,16 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _shown(value: Any) -> str:
+    """A sample value as a reader would write it: (10, 13) for a pair of numpy floats."""
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _failure(result: dict) -> dict[str, Any]:
     config = result["expectation_config"]
     kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
@@ -298,7 +308,7 @@ def _failure(result: dict) -> dict[str, Any]:
         finding = f"{outcome['unexpected_count']} of {outcome.get('element_count')} rows unexpected"
         sample = outcome.get("partial_unexpected_list") or []
         if sample:
-            finding += f" (e.g. {', '.join(map(str, sample[:3]))})"
+            finding += f" (e.g. {', '.join(map(_shown, sample[:3]))})"
     elif result.get("exception_info", {}).get("raised_exception"):
         finding = f"could not be evaluated: {result['exception_info']['exception_message']}"
     else:
