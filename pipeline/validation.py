@@ -28,7 +28,6 @@ import pandas as pd
 from pipeline.contracts import QUARANTINE_REASONS
 from pipeline.landing import append_line, read_json_lines
 from pipeline.restatements import PreviousReport, incomparable_settings, previous_settings
-from pipeline.retention import SLICE_DIMENSIONS
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
@@ -40,8 +39,7 @@ def data_docs_dir(root: Path) -> Path:
 
 # Lists a suite names instead of repeating them: "$NAME" in a kwarg is the list's values.
 SUITE_LISTS = {
-    "$QUARANTINE_REASONS": sorted({r for reasons in QUARANTINE_REASONS.values() for r in reasons}),
-    "$SLICE_DIMENSIONS": ["all", *SLICE_DIMENSIONS],
+    "$QUARANTINE_REASONS": sorted({r for reasons in QUARANTINE_REASONS.values() for r in reasons})
 }
 
 
