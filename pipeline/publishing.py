@@ -38,7 +38,7 @@ from pipeline.resources import duckdb_config
 from pipeline.restatements import PreviousReport, build_restatements
 from pipeline.retention import REPORT_TABLES
 from pipeline.settings import Settings
-from pipeline.validation import data_docs_dir
+from pipeline.validation import check_records, data_docs_dir
 from pipeline.workbook import write_workbook
 
 
@@ -118,24 +118,7 @@ def already_published(settings: Settings, delivery: date, files: list[dict]) -> 
     return published == run_identity(settings, delivery, files)
 
 
-def _check_results(settings: Settings, run_id: str) -> list[dict]:
-    folder = settings.home / "validations" / run_id
-    results = []
-    for path in sorted(folder.glob("*.json")):
-        result = json.loads(path.read_text())
-        failed = [r for r in result["results"] if not r["success"]]
-        results.append(
-            {
-                "suite": path.stem,
-                "success": result["success"],
-                "evaluated": len(result["results"]),
-                "failed": len(failed),
-            }
-        )
-    return results
-
-
-def _previous_report(settings: Settings) -> PreviousReport | None:
+def previous_report(settings: Settings) -> PreviousReport | None:
     """The report `latest` points at now, if any (read from its Parquet files, never from its
     marts.duckdb, which a BI tool may hold open read-write)."""
     manifest = published_manifest(settings)
@@ -171,7 +154,7 @@ def _write_outputs(
         for name, (source, order) in tables.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
         con.execute("detach working")
-        restated = build_restatements(con, _previous_report(settings), recorded)
+        restated = build_restatements(con, previous_report(settings), recorded)
         con.execute("create table report_settings (name varchar, value varchar)")
         con.executemany(
             "insert into report_settings values (?, ?)",
@@ -318,7 +301,7 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
             "report_settings": recorded,
             "restatements": restated,
             "row_counts": counts,
-            "checks": _check_results(settings, run_id),
+            "checks": check_records(validations),
             "run_id": run_id,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "identity": run_identity(settings, delivery, files),

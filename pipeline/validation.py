@@ -1,4 +1,11 @@
-"""Great Expectations suites (JSON in expectations/) run against pandas frames.
+"""Great Expectations suites (JSON in expectations/) run against small pandas frames.
+
+Great Expectations checks what dbt does not (docs/reliability.md, "Checks: who checks what"):
+the raw extracts as landed (column sets, lineage, the quarantine's shape) and the report as a
+whole (ratios in range, GRR <= NRR, slices that add up to the total, the report agreeing with
+the bridge, row counts against the previous report). Row-level invariants of the dbt marts are
+dbt tests. Each suite reads a frame sized for it: a table's values only of the columns an
+expectation inspects, or an aggregate of a few rows per quarter, never the movement table.
 
 Great Expectations is imported lazily (it takes seconds) and runs in a file-backed context
 under $NRR_HOME/gx, so validation results are kept and rendered as Data Docs HTML, which
@@ -11,6 +18,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,8 @@ import pandas as pd
 
 from pipeline.contracts import QUARANTINE_REASONS
 from pipeline.dbt_project import slice_dimensions
+from pipeline.landing import append_line, read_json_lines
+from pipeline.restatements import PreviousReport, incomparable_settings, previous_settings
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
@@ -101,6 +111,140 @@ def read_frame(con, query: str) -> pd.DataFrame:
     return table.to_pandas(split_blocks=True, self_destruct=True, date_as_object=False)
 
 
+# Aggregate frames: exact DECIMAL sums arrive in pandas as Python Decimals (a few rows per
+# quarter), so the identities below are compared exactly, to the last decimal.
+# fct_arr_bridge: per quarter and dimension, the slices' sums beside the `all` slice's figures,
+# and the customers the `all` slice should end with: start - churned + new + reactivated.
+BRIDGE_SUMS_QUERY = """
+with sliced as (
+    select quarter_label, quarter_start, dimension,
+           sum(start_arr) as start_arr, sum(end_arr) as end_arr, sum(fx_arr) as fx_arr,
+           cast(sum(starting_customers) as bigint) as starting_customers,
+           cast(sum(ending_customers) as bigint) as ending_customers,
+           cast(sum(starting_customers - churn_customers + new_customers
+                    + reactivation_customers) as bigint) as bridged_ending_customers
+    from main.fct_arr_bridge
+    group by quarter_label, quarter_start, dimension
+)
+select sliced.quarter_label, sliced.dimension,
+       sliced.start_arr, total.start_arr as all_start_arr,
+       sliced.end_arr, total.end_arr as all_end_arr,
+       sliced.fx_arr, total.fx_arr as all_fx_arr,
+       sliced.starting_customers, total.starting_customers as all_starting_customers,
+       sliced.ending_customers, total.ending_customers as all_ending_customers,
+       sliced.bridged_ending_customers
+from sliced
+left join main.fct_arr_bridge as total
+    on total.quarter_label = sliced.quarter_label and total.dimension = 'all'
+order by sliced.quarter_start, sliced.dimension
+"""
+
+# rpt_nrr_quarterly (Polars) against fct_arr_bridge (dbt), per quarter and slice: the same
+# S, E, C and Ch, and NRR = (S + E - C - Ch) / S, GRR = (S - C - Ch) / S recomputed from the
+# bridge (a ratio's gap is 1 where one side has a ratio and the other has none).
+REPORT_AGREES_QUERY = """
+with report as (select * from main.rpt_nrr_quarterly),
+     bridge as (
+        select quarter_label, quarter_start, dimension, dimension_value,
+               start_arr, expansion_arr, contraction_arr, churn_arr,
+               case when start_arr > 0 then
+                   cast(start_arr + expansion_arr - contraction_arr - churn_arr as double)
+                   / cast(start_arr as double) end as nrr,
+               case when start_arr > 0 then
+                   cast(start_arr - contraction_arr - churn_arr as double)
+                   / cast(start_arr as double) end as grr
+        from main.fct_arr_bridge
+     )
+select coalesce(report.quarter_label, bridge.quarter_label) as quarter_label,
+       coalesce(report.dimension, bridge.dimension) as dimension,
+       coalesce(report.dimension_value, bridge.dimension_value) as dimension_value,
+       report.starting_arr, bridge.start_arr as bridge_start_arr,
+       report.expansion_arr, bridge.expansion_arr as bridge_expansion_arr,
+       report.contraction_arr, bridge.contraction_arr as bridge_contraction_arr,
+       report.churn_arr, bridge.churn_arr as bridge_churn_arr,
+       case when (report.nrr is null) = (bridge.nrr is null)
+            then coalesce(abs(report.nrr - bridge.nrr), 0) else 1 end as nrr_gap,
+       case when (report.grr is null) = (bridge.grr is null)
+            then coalesce(abs(report.grr - bridge.grr), 0) else 1 end as grr_gap
+from report
+full outer join bridge
+    on bridge.quarter_label = report.quarter_label
+    and bridge.dimension = report.dimension
+    and bridge.dimension_value = report.dimension_value
+order by coalesce(report.quarter_start, bridge.quarter_start), 2, 3
+"""
+
+# A published table may shrink by at most this share of the previous report's rows: more
+# (e.g. half the customers missing from a delivery) blocks publishing. The quarantine is not
+# compared: fewer broken rows is good news.
+ROW_COUNT_TOLERANCE = (1, 10)  # 10 %, as a fraction of integers: counts stay exact
+ROW_COUNT_EXCLUDED = frozenset({"quarantine"})
+
+
+def least_rows(previous_rows: int) -> int:
+    """The fewest rows a table may have after `previous_rows`: previous less the tolerance,
+    rounded up (100 -> 90, 7 -> 7 (6.3 rounds up), 0 -> 0)."""
+    share, whole = ROW_COUNT_TOLERANCE
+    return -(-(previous_rows * (whole - share)) // whole)
+
+
+def row_count_frame(
+    con,
+    tables: dict[str, str],
+    previous: PreviousReport | None,
+    current_settings: dict[str, str],
+    as_of: date,
+) -> tuple[pd.DataFrame, str]:
+    """One row per published table (name -> warehouse table): its rows now, the previous
+    report's rows (from its Parquet file) and the fewest it may have; and a note saying
+    what was compared. previous_rows is empty for a first report, a report not comparable
+    (other currency, fiscal year start or roll-up, or a later as-of date) and a table the
+    previous report did not publish."""
+    names = [name for name in tables if name not in ROW_COUNT_EXCLUDED]
+    rows = {
+        name: con.execute(f"select count(*) from {tables[name]}").fetchone()[0] for name in names
+    }
+    before: dict[str, int] = {}
+    if previous is None:
+        note = "First report: no previous report to compare row counts with."
+    elif changed := incomparable_settings(previous_settings(con, previous), current_settings):
+        note = f"Row counts not compared with the previous report: the {'; '.join(changed)}."
+    elif previous.as_of > as_of.isoformat():
+        note = (
+            f"Row counts not compared: the previous report is as of {previous.as_of}, "
+            f"later than this one ({as_of.isoformat()})."
+        )
+    else:
+        for name in names:
+            parquet = previous.folder / f"{name}.parquet"
+            if parquet.exists():
+                query = "select count(*) from read_parquet(?)"
+                before[name] = con.execute(query, [str(parquet)]).fetchone()[0]
+        note = f"Row counts compared with the previous report (as of {previous.as_of})."
+    counts = {
+        "rows": [rows[n] for n in names],
+        "previous_rows": [before.get(n) for n in names],
+        "least_rows": [least_rows(before[n]) if n in before else None for n in names],
+    }
+    # Floats so that a missing count is NaN (counts stay exact far below 2**53).
+    frame = pd.DataFrame({"table_name": names}).assign(
+        **{column: pd.Series(values, dtype="float64") for column, values in counts.items()}
+    )
+    return frame, note
+
+
+def row_count_findings(frame: pd.DataFrame, previous_as_of: str | None) -> list[str]:
+    """A sentence for each table below its least rows, naming both counts."""
+    share, whole = ROW_COUNT_TOLERANCE
+    dropped = frame[frame["rows"] < frame["least_rows"]]
+    return [
+        f"{row.table_name} has {int(row.rows):,} rows, the previous report (as of "
+        f"{previous_as_of}) had {int(row.previous_rows):,}: more than {100 * share // whole} % "
+        "fewer blocks publishing"
+        for row in dropped.itertuples()
+    ]
+
+
 @dataclass(frozen=True)
 class SuiteOutcome:
     suite: str
@@ -120,10 +264,49 @@ class SuiteOutcome:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.result, indent=2, default=str) + "\n")
 
+    def record(self) -> dict[str, Any]:
+        """What the report's manifest says about this suite."""
+        return {
+            "suite": self.suite,
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "failed": len(self.failures),
+        }
+
+
+# The run's check outcomes, one JSON line each, written by the checks as they finish and read
+# by publishing as they are: publishing never re-reads Great Expectations' result files.
+CHECK_RECORDS = "checks.jsonl"
+
+
+def record_outcome(folder: Path, outcome: SuiteOutcome) -> None:
+    """Save the suite's full result (published as evidence) and append its record."""
+    outcome.save(folder / f"{outcome.suite}.json")
+    append_line(folder / CHECK_RECORDS, json.dumps(outcome.record()))
+
+
+def check_records(folder: Path) -> list[dict[str, Any]]:
+    """The last record of each suite in folder, by suite name (a re-run check counts once)."""
+    latest = {}
+    for line in read_json_lines(folder / CHECK_RECORDS):
+        if isinstance(line, dict) and "suite" in line:
+            latest[line["suite"]] = line
+    return [latest[name] for name in sorted(latest)]
+
 
 def _plain(value: Any) -> Any:
     """numpy scalars as plain Python numbers, for messages and JSON."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _shown(value: Any) -> str:
+    """A sample value as a reader would write it: (10, 13) for a pair of numpy floats."""
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _failure(result: dict) -> dict[str, Any]:
@@ -139,7 +322,7 @@ def _failure(result: dict) -> dict[str, Any]:
         finding = f"{outcome['unexpected_count']} of {outcome.get('element_count')} rows unexpected"
         sample = outcome.get("partial_unexpected_list") or []
         if sample:
-            finding += f" (e.g. {', '.join(map(str, sample[:3]))})"
+            finding += f" (e.g. {', '.join(map(_shown, sample[:3]))})"
     elif result.get("exception_info", {}).get("raised_exception"):
         finding = f"could not be evaluated: {result['exception_info']['exception_message']}"
     else:

@@ -1,32 +1,111 @@
-"""One factory turns each Great Expectations suite into a blocking Dagster asset check."""
+"""One factory turns each Great Expectations suite into a blocking Dagster asset check.
+
+A suite checks one asset and validates one small frame: a warehouse table's values only of
+the columns its expectations read (the raw extracts, the quarantine, the two reports), or an
+aggregate built in DuckDB (the bridge's identities, the report against the bridge, row counts
+against the previous report). Row-level invariants of the dbt marts are dbt tests, which
+dagster-dbt shows as asset checks of their own.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagster as dg
+import pandas as pd
 
 from pipeline.gate import quarantine_gate
-from pipeline.resources import NrrSettingsResource, warehouse
-from pipeline.validation import read_frame, suite_runner, validation_query
-
-# Checked asset -> warehouse table. The suite is expectations/<asset key joined by __>.json.
-CHECKED_TABLES: dict[dg.AssetKey, str] = {
-    dg.AssetKey(["raw", "billing_charges"]): "raw.billing_charges",
-    dg.AssetKey(["raw", "crm_accounts"]): "raw.crm_accounts",
-    dg.AssetKey(["raw", "fx_rates"]): "raw.fx_rates",
-    dg.AssetKey(["raw", "quarantine"]): "raw.quarantine",
-    dg.AssetKey("fct_arr_movements"): "main.fct_arr_movements",
-    dg.AssetKey("rpt_nrr_quarterly"): "main.rpt_nrr_quarterly",
-    dg.AssetKey("rpt_cohort_retention"): "main.rpt_cohort_retention",
-}
-
-
-def suite_name(asset_key: dg.AssetKey) -> str:
-    return "__".join(asset_key.path)
+from pipeline.publishing import portable_record, previous_report, published_tables
+from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+from pipeline.settings import Settings
+from pipeline.validation import (
+    BRIDGE_SUMS_QUERY,
+    REPORT_AGREES_QUERY,
+    read_frame,
+    record_outcome,
+    row_count_findings,
+    row_count_frame,
+    suite_runner,
+    validation_query,
+)
 
 
-def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefinition:
-    name = suite_name(asset_key)
+@dataclass(frozen=True)
+class Frame:
+    """What a suite validates: the frame, and sentences to put before the suite's summary."""
+
+    frame: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+
+
+def table_frame(table: str) -> Callable:
+    def build(con, suite: str, settings: Settings) -> Frame:
+        columns = [row[:2] for row in con.execute(f"describe {table}").fetchall()]
+        return Frame(read_frame(con, validation_query(suite, table, columns)))
+
+    return build
+
+
+def query_frame(query: str) -> Callable:
+    def build(con, suite: str, settings: Settings) -> Frame:
+        return Frame(read_frame(con, query))
+
+    return build
+
+
+def row_counts(con, suite: str, settings: Settings) -> Frame:
+    previous = previous_report(settings)
+    tables = {name: source for name, (source, _) in published_tables().items()}
+    frame, note = row_count_frame(
+        con, tables, previous, portable_record(settings), run_as_of(settings, con)
+    )
+    findings = row_count_findings(frame, previous.as_of if previous else None)
+    return Frame(frame, notes=(note,), failures=tuple(findings))
+
+
+@dataclass(frozen=True)
+class SuiteCheck:
+    suite: str  # expectations/<suite>.json
+    asset: dg.AssetKey
+    build: Callable  # (con, suite, settings) -> Frame
+
+
+SUITE_CHECKS = (
+    SuiteCheck(
+        "raw__billing_charges",
+        dg.AssetKey(["raw", "billing_charges"]),
+        table_frame("raw.billing_charges"),
+    ),
+    SuiteCheck(
+        "raw__crm_accounts", dg.AssetKey(["raw", "crm_accounts"]), table_frame("raw.crm_accounts")
+    ),
+    SuiteCheck("raw__fx_rates", dg.AssetKey(["raw", "fx_rates"]), table_frame("raw.fx_rates")),
+    SuiteCheck(
+        "raw__quarantine", dg.AssetKey(["raw", "quarantine"]), table_frame("raw.quarantine")
+    ),
+    SuiteCheck("fct_arr_bridge", dg.AssetKey("fct_arr_bridge"), query_frame(BRIDGE_SUMS_QUERY)),
+    SuiteCheck(
+        "rpt_nrr_quarterly", dg.AssetKey("rpt_nrr_quarterly"), table_frame("main.rpt_nrr_quarterly")
+    ),
+    SuiteCheck(
+        "rpt_nrr_quarterly__agrees_with_bridge",
+        dg.AssetKey("rpt_nrr_quarterly"),
+        query_frame(REPORT_AGREES_QUERY),
+    ),
+    SuiteCheck(
+        "rpt_cohort_retention",
+        dg.AssetKey("rpt_cohort_retention"),
+        table_frame("main.rpt_cohort_retention"),
+    ),
+    SuiteCheck("report__row_counts", dg.AssetKey("rpt_nrr_quarterly"), row_counts),
+)
+
+
+def build_suite_check(check: SuiteCheck) -> dg.AssetChecksDefinition:
+    name = check.suite
 
     @dg.asset_check(
-        asset=asset_key,
+        asset=check.asset,
         name=f"{name}_expectations",
         blocking=True,
         description=f"Great Expectations suite expectations/{name}.json; blocks downstream "
@@ -36,10 +115,9 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
         context: dg.AssetCheckExecutionContext, nrr: NrrSettingsResource
     ) -> dg.AssetCheckResult:
         settings = nrr.settings()
-        is_quarantine = asset_key == dg.AssetKey(["raw", "quarantine"])
+        is_quarantine = check.asset == dg.AssetKey(["raw", "quarantine"])
         with warehouse(settings, read_only=True) as con:
-            table_columns = [row[:2] for row in con.execute(f"describe {table}").fetchall()]
-            frame = read_frame(con, validation_query(name, table, table_columns))
+            built = check.build(con, name, settings)
             gate = (
                 quarantine_gate(
                     con,
@@ -49,9 +127,10 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
                 if is_quarantine
                 else None
             )
-        outcome = suite_runner(settings.home / "gx").validate(name, frame)
-        outcome.save(settings.home / "validations" / context.run.run_id / f"{name}.json")
-        passed, description = outcome.success, outcome.summary()
+        outcome = suite_runner(settings.home / "gx").validate(name, built.frame)
+        record_outcome(settings.home / "validations" / context.run.run_id, outcome)
+        passed = outcome.success
+        description = "\n".join([*built.notes, *built.failures, outcome.summary()])
         gate_metadata = {}
         if gate is not None:
             # The money verdict is the gate's, from exact DECIMAL sums; the suite checks shape.
@@ -70,7 +149,7 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
                 "evaluated_expectations": outcome.evaluated,
                 "failed_expectations": len(outcome.failures),
                 "failures": dg.MetadataValue.json(outcome.failures),
-                "rows_validated": len(frame),
+                "rows_validated": len(built.frame),
                 **gate_metadata,
             },
         )
@@ -79,4 +158,4 @@ def build_suite_check(asset_key: dg.AssetKey, table: str) -> dg.AssetChecksDefin
 
 
 def build_suite_checks() -> list[dg.AssetChecksDefinition]:
-    return [build_suite_check(key, table) for key, table in CHECKED_TABLES.items()]
+    return [build_suite_check(check) for check in SUITE_CHECKS]

@@ -61,9 +61,11 @@ def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
         "raw__crm_accounts",
         "raw__fx_rates",
         "raw__quarantine",
-        "fct_arr_movements",
+        "fct_arr_bridge",
         "rpt_nrr_quarterly",
+        "rpt_nrr_quarterly__agrees_with_bridge",
         "rpt_cohort_retention",
+        "report__row_counts",
     }
     assert all(c["success"] for c in manifest["checks"])
     assert (latest / "data_docs" / "index.html").exists()

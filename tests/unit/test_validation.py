@@ -3,7 +3,14 @@
 import duckdb
 import pytest
 
-from pipeline.validation import read_frame, suite_columns, validation_query
+from pipeline.contracts import QUARANTINE_REASONS
+from pipeline.validation import (
+    EXPECTATIONS_DIR,
+    read_frame,
+    suite_columns,
+    suite_definition,
+    validation_query,
+)
 
 
 def test_the_raw_suite_reads_the_lineage_values_and_only_the_names_of_the_rest():
@@ -35,8 +42,27 @@ def test_money_reaches_pandas_as_float():
 
 
 def test_compound_and_pair_expectations_count_as_reading_their_columns():
-    assert {"customer_id", "quarter_label"} <= suite_columns("fct_arr_movements")
+    assert {"cohort_quarter", "age", "dimension", "dimension_value"} <= suite_columns(
+        "rpt_cohort_retention"
+    )
+    assert {"customers", "active_customers"} <= suite_columns("rpt_cohort_retention")
     assert {"extract", "row_number", "arr_at_stake"} <= suite_columns("raw__quarantine")
+
+
+def test_named_lists_are_filled_in_from_the_code():
+    (reasons,) = [
+        e["kwargs"]["value_set"]
+        for e in suite_definition("raw__quarantine")["expectations"]
+        if e["kwargs"].get("column") == "reason" and "value_set" in e["kwargs"]
+    ]
+    assert reasons == sorted({r for rs in QUARANTINE_REASONS.values() for r in rs})
+    assert "$QUARANTINE_REASONS" in (EXPECTATIONS_DIR / "raw__quarantine.json").read_text()
+
+
+def test_no_suite_validates_the_movement_table():
+    """Its row-level invariants are dbt tests (docs/reliability.md, "Checks: who checks
+    what"); a suite would copy millions of rows into pandas to repeat them."""
+    assert not (EXPECTATIONS_DIR / "fct_arr_movements.json").exists()
 
 
 def test_great_expectations_loads_in_a_worker_process_with_pyspark_installed():
