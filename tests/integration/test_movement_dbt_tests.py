@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_vars
+from pipeline.dbt_project import DBT_PROJECT_DIR, dbt_vars, slice_dimensions
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -66,9 +66,7 @@ def row(customer: str, values: dict) -> str:
         **{m: 0 for m in MONEY},
         "movement": "'flat'",
         "cohort_quarter": "'FY2025-Q1'",
-        "segment": "null",
-        "region": "null",
-        "csm_owner": "null",
+        **{dimension: "null" for dimension in slice_dimensions()},
         **values,
     }
     parts = [

@@ -2,6 +2,7 @@
 customer's charges blocks publishing and names the counts."""
 
 import os
+import re
 
 import pytest
 
@@ -34,5 +35,6 @@ def test_a_delivery_missing_a_customer_blocks_publishing_naming_both_counts(tmp_
         "fct_arr_movements has 10 rows, the previous report (as of 2026-09-30) had 14: "
         "more than 10 % fewer blocks publishing"
     ) in message
-    assert "(e.g. (10, 13), " in message  # rows vs least rows, as numbers
+    # rows vs least rows, as numbers, among the samples (other published tables lost rows too)
+    assert re.search(r"\(e\.g\. (\(\d+, \d+\), )*\(10, 13\)", message)
     assert os.readlink(home / "reports" / "latest") == "2026-09-30"
