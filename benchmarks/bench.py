@@ -73,7 +73,7 @@ def _run_child(extracts: Path, home: Path, timings: Path) -> None:
     """In the child process: run the job once, write step timings as JSON."""
     import dagster as dg
 
-    from pipeline.assets.dbt import prepare_manifest
+    from pipeline.defs.dbt import prepare_manifest
 
     prepare_manifest()
     from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config

@@ -190,8 +190,8 @@ def _run_locked(settings: Settings, delivery: str | None, force: bool) -> RunOut
 
     import dagster as dg
 
-    from pipeline.assets.dbt import prepare_manifest
-    from pipeline.resources import duckdb_config
+    from pipeline.defs.dbt import prepare_manifest
+    from pipeline.warehouse import duckdb_config
 
     prepare_manifest()
     from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config

@@ -21,7 +21,7 @@ from pipeline.dbt_child import PARENT_PID_VARIABLE
 from pipeline.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
-# The manifest the Dagster assets are built from (pipeline.assets.dbt prepares it).
+# The manifest the Dagster assets are built from (pipeline.defs.dbt prepares it).
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # What a night runs: models and data tests; unit tests check the SQL, CI runs them.
 BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")

@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipeline.assets.checks import build_suite_checks
-from pipeline.assets.dbt import build_dbt_assets, nrr_dbt_project
-from pipeline.assets.landing import land_delivery, quarantine
-from pipeline.assets.reports import published_report, retention_reports
+from pipeline.defs.checks import build_suite_checks
+from pipeline.defs.dbt import build_dbt_assets, nrr_dbt_project
+from pipeline.defs.landing import land_delivery, quarantine
+from pipeline.defs.reports import published_report, retention_reports
+from pipeline.defs.resources import NrrSettingsResource
 from pipeline.nightly import plan_nightly_run
-from pipeline.resources import NrrSettingsResource
 from pipeline.settings import Settings, settings_from_env
 
 NIGHTLY_JOB = "nightly_nrr_job"

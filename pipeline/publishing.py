@@ -34,11 +34,11 @@ from pipeline.gate import QUARANTINE_ORDER, QUARANTINE_TABLE
 from pipeline.landing import accepted_files, append_line, read_json_lines, scalar
 from pipeline.page import write_page
 from pipeline.report_views import load_views
-from pipeline.resources import duckdb_config
 from pipeline.restatements import PreviousReport, build_restatements
 from pipeline.retention import REPORT_TABLES
 from pipeline.settings import Settings
 from pipeline.validation import check_records, data_docs_dir
+from pipeline.warehouse import duckdb_config
 from pipeline.workbook import write_workbook
 
 

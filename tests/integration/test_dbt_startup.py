@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from pipeline.assets.dbt import DBT_PROJECT_DIR
+from pipeline.defs.dbt import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.integration
 

@@ -62,7 +62,7 @@ def _arm_raw_load() -> None:
 
 
 def _arm_quarantine() -> None:
-    import pipeline.assets.landing as landing_assets
+    import pipeline.defs.landing as landing_assets
 
     def build_quarantine(*args, **kwargs):
         die()
@@ -86,7 +86,7 @@ def _arm_dbt() -> None:
 
 
 def _arm_polars() -> None:
-    import pipeline.assets.reports as reports
+    import pipeline.defs.reports as reports
 
     def cohort_retention(*args, **kwargs):
         die()

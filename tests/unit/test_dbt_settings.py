@@ -43,7 +43,7 @@ def test_the_dbt_environment_carries_every_run_setting_and_leaves_os_environ_alo
 def test_the_dbt_subprocess_gets_the_settings_and_the_process_keeps_its_environment(
     monkeypatch, tmp_path
 ):
-    from pipeline.assets.dbt import started_with
+    from pipeline.defs.dbt import started_with
 
     monkeypatch.setenv("NRR_DBT_ROLLUP", "left over by someone else")
     monkeypatch.delenv("NRR_WAREHOUSE_PATH", raising=False)
@@ -74,7 +74,7 @@ def test_the_settings_resource_is_the_settings(tmp_path):
     from dataclasses import fields
     from decimal import Decimal
 
-    from pipeline.resources import NrrSettingsResource
+    from pipeline.defs.resources import NrrSettingsResource
 
     # One field per setting, none hand-written: a new Settings field is a new resource field.
     assert list(NrrSettingsResource.model_fields) == [f.name for f in fields(Settings)]

@@ -10,7 +10,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.assets.guards import out_of_disk_or_memory_not_retried
 from pipeline.cli import (
     EXIT_BLOCKED,
     EXIT_FAILED,
@@ -18,6 +17,7 @@ from pipeline.cli import (
     RunOutcome,
     failed_run_outcome,
 )
+from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.failures import (
     DISK_FULL_KIND,
     OUT_OF_MEMORY_KIND,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from pipeline.defs.resources import NrrSettingsResource
 from pipeline.gate import quarantine_gate
 from pipeline.publishing import portable_record, previous_report, published_tables
-from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
 from pipeline.settings import Settings
 from pipeline.validation import (
     BRIDGE_SUMS_QUERY,
@@ -27,6 +27,7 @@ from pipeline.validation import (
     suite_runner,
     validation_query,
 )
+from pipeline.warehouse import run_as_of, warehouse
 
 
 @dataclass(frozen=True)

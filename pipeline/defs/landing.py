@@ -4,8 +4,9 @@ quarantine that the row rules produce from them."""
 import dagster as dg
 import polars as pl
 
-from pipeline.assets.guards import out_of_disk_or_memory_not_retried
 from pipeline.contracts import EXTRACT_COLUMNS
+from pipeline.defs.guards import out_of_disk_or_memory_not_retried
+from pipeline.defs.resources import NrrSettingsResource
 from pipeline.gate import store_quarantine
 from pipeline.landing import (
     DeliveryRejected,
@@ -18,7 +19,7 @@ from pipeline.landing import (
     record_receipt,
 )
 from pipeline.quarantine import RuleContext, build_quarantine, no_arr_rejection
-from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+from pipeline.warehouse import run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table
 
 LANDING_GROUP = "landing"

@@ -14,9 +14,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipeline.assets.guards import out_of_disk_or_memory_not_retried
 from pipeline.dbt_project import BUILD_ARGS, DBT_PROJECT_DIR, dbt_environment
-from pipeline.resources import NrrSettingsResource, run_as_of, warehouse
+from pipeline.defs.guards import out_of_disk_or_memory_not_retried
+from pipeline.defs.resources import NrrSettingsResource
+from pipeline.warehouse import run_as_of, warehouse
 
 nrr_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from pipeline.failures import NOT_RETRIED_KINDS, exception_chain, infrastructure_cause
-from pipeline.resources import duckdb_config
+from pipeline.warehouse import duckdb_config
 
 
 @contextmanager

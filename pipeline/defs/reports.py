@@ -5,18 +5,14 @@ import json
 import dagster as dg
 import polars as pl
 
-from pipeline.assets.dbt import prepare_manifest
-from pipeline.assets.guards import out_of_disk_or_memory_not_retried
-from pipeline.assets.landing import QUARANTINE_KEY
 from pipeline.dbt_project import published_marts
+from pipeline.defs.dbt import prepare_manifest
+from pipeline.defs.guards import out_of_disk_or_memory_not_retried
+from pipeline.defs.landing import QUARANTINE_KEY
+from pipeline.defs.resources import NrrSettingsResource
 from pipeline.publishing import publish_report
-from pipeline.resources import (
-    NrrSettingsResource,
-    loaded_delivery_date,
-    run_as_of,
-    warehouse,
-)
 from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly
+from pipeline.warehouse import loaded_delivery_date, run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table, write_table
 
 REPORTS_GROUP = "reports"
