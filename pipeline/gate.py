@@ -30,6 +30,8 @@ GROUPS_SQL = """
 """
 DELIVERED_ROWS_SQL = "select coalesce(sum(row_count), 0) from raw.delivery_log"
 VALID_ARR_SQL = f"select valid_arr from {BASIS_TABLE}"
+# The row rules' rejects before valuation: what dbt's `quarantine` model values.
+REJECTS_TABLE = "raw.quarantine_rejects"
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ def store_quarantine(
     table: pl.DataFrame,
     valid_arr: Decimal,
     checked: dict[str, pl.DataFrame] | None = None,
+    rejects: pl.DataFrame | None = None,
 ) -> None:
     """Replace raw.quarantine, the gate's basis (the valid ARR at as-of) and the typed checked
     tables (raw.checked_<extract>) in one transaction: staging never reads a checked table
@@ -151,6 +154,8 @@ def store_quarantine(
     con.execute("begin transaction")
     try:
         write_table(con, "raw.quarantine", table)
+        if rejects is not None:
+            write_table(con, REJECTS_TABLE, rejects)
         for extract, frame in (checked or {}).items():
             write_table(con, checked_table(extract), frame)
         con.execute(
