@@ -20,11 +20,14 @@ from pipeline.warehouse_frames import write_table
 # The table the quarantine step writes beside raw.quarantine: what the gate measures against.
 BASIS_TABLE = "raw.quarantine_basis"
 
-GROUPS_SQL = """
+# The gated quarantine: dbt's model `quarantine` (models/gate), the row rules' rejects valued
+# by the models that compute the marts.
+QUARANTINE_TABLE = "main.quarantine"
+GROUPS_SQL = f"""
     select source_file, reason, count(*) as rows,
            coalesce(sum(arr_at_stake), 0) as arr,
            count(*) filter (where unvalued) as unvalued_rows
-    from raw.quarantine
+    from {QUARANTINE_TABLE}
     group by source_file, reason
     order by source_file, reason
 """
@@ -124,7 +127,7 @@ def gate_verdict(
 def quarantine_gate(
     con: duckdb.DuckDBPyConnection, arr_threshold: Decimal, unvalued_threshold: int
 ) -> GateVerdict:
-    """The verdict on the quarantine in the working warehouse."""
+    """The verdict on the quarantine in the working warehouse (dbt's model, after dbt ran)."""
     groups = [
         QuarantineGroup(file, reason, rows, Decimal(arr), unvalued)
         for file, reason, rows, arr, unvalued in con.execute(GROUPS_SQL).fetchall()

@@ -47,7 +47,7 @@ PUBLISHED_TABLES = {
         "main.rpt_cohort_retention",
         "cohort_quarter, age, dimension, dimension_value",
     ),
-    "quarantine": ("raw.quarantine", "extract, row_number"),
+    "quarantine": ("main.quarantine", "extract, row_number"),
     "dim_customers": ("main.dim_customers", "customer_id"),
 }
 LATEST = "latest"

@@ -68,7 +68,7 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
         dg.AssetKey("fct_arr_movements"),
         dg.AssetKey("fct_arr_bridge"),
         *[dg.AssetKey(name) for name in REPORT_TABLES],
-        dg.AssetKey(["raw", "quarantine"]),
+        dg.AssetKey("quarantine"),  # dbt's gated quarantine: its blocking check gates this
     ],
     group_name=REPORTS_GROUP,
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
