@@ -17,22 +17,29 @@ import polars as pl
 from pipeline.landing import scalar
 from pipeline.warehouse_frames import write_table
 
-# The quarantine table this step writes, published with every report in this row order.
-QUARANTINE_TABLE = "raw.quarantine"
-QUARANTINE_ORDER = "extract, row_number"
+# What the quarantine step writes: the row rules' quarantine, valued in Python (the row-rule
+# rejects are also written unvalued to REJECTS_TABLE, which dbt values).
+RAW_QUARANTINE_TABLE = "raw.quarantine"
 # The table the quarantine step writes beside raw.quarantine: what the gate measures against.
 BASIS_TABLE = "raw.quarantine_basis"
 
-GROUPS_SQL = """
+# The gated quarantine: dbt's model `quarantine` (models/gate), the row rules' rejects valued
+# by the models that compute the marts. The gate reads it; every report publishes it in this
+# row order.
+QUARANTINE_TABLE = "main.quarantine"
+QUARANTINE_ORDER = "extract, row_number"
+GROUPS_SQL = f"""
     select source_file, reason, count(*) as rows,
            coalesce(sum(arr_at_stake), 0) as arr,
            count(*) filter (where unvalued) as unvalued_rows
-    from raw.quarantine
+    from {QUARANTINE_TABLE}
     group by source_file, reason
     order by source_file, reason
 """
 DELIVERED_ROWS_SQL = "select coalesce(sum(row_count), 0) from raw.delivery_log"
 VALID_ARR_SQL = f"select valid_arr from {BASIS_TABLE}"
+# The row rules' rejects before valuation: what dbt's `quarantine` model values.
+REJECTS_TABLE = "raw.quarantine_rejects"
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def gate_verdict(
 def quarantine_gate(
     con: duckdb.DuckDBPyConnection, arr_threshold: Decimal, unvalued_threshold: int
 ) -> GateVerdict:
-    """The verdict on the quarantine in the working warehouse."""
+    """The verdict on the quarantine in the working warehouse (dbt's model, after dbt ran)."""
     groups = [
         QuarantineGroup(file, reason, rows, Decimal(arr), unvalued)
         for file, reason, rows, arr, unvalued in con.execute(GROUPS_SQL).fetchall()
@@ -147,13 +154,16 @@ def store_quarantine(
     table: pl.DataFrame,
     valid_arr: Decimal,
     checked: dict[str, pl.DataFrame] | None = None,
+    rejects: pl.DataFrame | None = None,
 ) -> None:
     """Replace raw.quarantine, the gate's basis (the valid ARR at as-of) and the typed checked
     tables (raw.checked_<extract>) in one transaction: staging never reads a checked table
     from another delivery than the quarantine it sits beside."""
     con.execute("begin transaction")
     try:
-        write_table(con, QUARANTINE_TABLE, table)
+        write_table(con, RAW_QUARANTINE_TABLE, table)
+        if rejects is not None:
+            write_table(con, REJECTS_TABLE, rejects)
         for extract, frame in (checked or {}).items():
             write_table(con, checked_table(extract), frame)
         con.execute(

@@ -89,6 +89,29 @@ class QuarantineResult:
     # Extract -> its checked table: every delivered row, values typed, reason/detail (null
     # when the row passed every rule). Written as raw.checked_<extract>; staging reads them.
     checked: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # The row rules' rejects (REJECT_SCHEMA: the quarantine without what dbt values), written
+    # as raw.quarantine_rejects: dbt's `quarantine` model values them (arr_at_stake, unvalued).
+    rejects: pl.DataFrame | None = None
+
+
+REJECT_SCHEMA = {
+    name: dtype
+    for name, dtype in QUARANTINE_SCHEMA.items()
+    if name not in ("arr_at_stake", "unvalued")
+}
+
+
+def _rejects(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.LazyFrame:
+    """Rows with a reason, as the quarantine's columns before valuation (raw_record kept)."""
+    return with_raw_record(frame.filter(pl.col("reason").is_not_null()), columns).select(
+        pl.col("_delivery_date").alias("delivery_date"),
+        pl.col("_source_file").alias("source_file"),
+        pl.lit(extract).alias("extract"),
+        pl.col("_row_number").alias("row_number"),
+        "reason",
+        "detail",
+        "raw_record",
+    )
 
 
 def _to_quarantine(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.LazyFrame:
@@ -150,7 +173,8 @@ def build_quarantine(
     checked_charges, snapshots = customer_rules(rowwise, rates, ctx)
     needed = rates_a_snapshot_needed(checked_rates, rates, checked_charges, snapshots, ctx)
     broken = checked_charges.lazy().filter(pl.col("reason").is_not_null()).collect().lazy()
-    staked = valued(raw_values(broken, charges), rates, ctx)
+    broken_raw = raw_values(broken, charges).collect().lazy()
+    staked = valued(broken_raw, rates, ctx)
     parts = [
         _to_quarantine(staked, "billing_charges", EXTRACT_COLUMNS["billing_charges"]),
         _to_quarantine(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),
@@ -184,6 +208,18 @@ def build_quarantine(
             "detail",
         ).collect(),
     }
+    rejects = (
+        pl.concat(
+            [
+                _rejects(broken_raw, "billing_charges", EXTRACT_COLUMNS["billing_charges"]),
+                _rejects(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),
+                _rejects(checked_rates, "fx_rates", EXTRACT_COLUMNS["fx_rates"]),
+            ]
+        )
+        .sort("extract", "row_number")
+        .collect()
+        .cast(REJECT_SCHEMA)
+    )
     return QuarantineResult(
-        table, valid_arr_at(checked_charges, rates, ctx), has_arr, first_start, checked
+        table, valid_arr_at(checked_charges, rates, ctx), has_arr, first_start, checked, rejects
     )

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from pipeline.defs.reports import GATED_QUARANTINE_KEY
 from pipeline.defs.resources import NrrSettingsResource
-from pipeline.gate import quarantine_gate
+from pipeline.gate import QUARANTINE_TABLE, quarantine_gate
 from pipeline.publishing import portable_record, previous_report, published_tables
 from pipeline.settings import Settings
 from pipeline.validation import (
@@ -81,9 +82,7 @@ SUITE_CHECKS = (
         "raw__crm_accounts", dg.AssetKey(["raw", "crm_accounts"]), table_frame("raw.crm_accounts")
     ),
     SuiteCheck("raw__fx_rates", dg.AssetKey(["raw", "fx_rates"]), table_frame("raw.fx_rates")),
-    SuiteCheck(
-        "raw__quarantine", dg.AssetKey(["raw", "quarantine"]), table_frame("raw.quarantine")
-    ),
+    SuiteCheck("raw__quarantine", GATED_QUARANTINE_KEY, table_frame(QUARANTINE_TABLE)),
     SuiteCheck("fct_arr_bridge", dg.AssetKey("fct_arr_bridge"), query_frame(BRIDGE_SUMS_QUERY)),
     SuiteCheck(
         "rpt_nrr_quarterly", dg.AssetKey("rpt_nrr_quarterly"), table_frame("main.rpt_nrr_quarterly")
@@ -116,7 +115,7 @@ def build_suite_check(check: SuiteCheck) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, nrr: NrrSettingsResource
     ) -> dg.AssetCheckResult:
         settings = nrr.settings()
-        is_quarantine = check.asset == dg.AssetKey(["raw", "quarantine"])
+        is_quarantine = check.asset == GATED_QUARANTINE_KEY
         with warehouse(settings, read_only=True) as con:
             built = check.build(con, name, settings)
             gate = (

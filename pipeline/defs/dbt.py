@@ -2,7 +2,9 @@
 
 dbt source keys (raw/<table>) equal the landing and quarantine assets' keys, so the graph
 links on its own: staging reads the typed checked tables (raw/checked_<extract>) and, through
-a `depends_on` comment, waits for raw/quarantine and its blocking checks.
+a `depends_on` comment, waits for the quarantine step (raw/quarantine). dbt's model
+`quarantine` values the row rules' rejects; its blocking check (the gate) runs after dbt and
+before publishing.
 """
 
 import os

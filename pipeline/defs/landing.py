@@ -26,6 +26,7 @@ LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
 QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine"])
 CHECKED_KEYS = {name: dg.AssetKey(["raw", f"checked_{name}"]) for name in EXTRACT_COLUMNS}
+REJECTS_KEY = dg.AssetKey(["raw", "quarantine_rejects"])
 
 
 class LandingConfig(dg.Config):
@@ -133,6 +134,13 @@ def land_delivery(
             )
             for name, key in CHECKED_KEYS.items()
         ),
+        dg.AssetSpec(
+            REJECTS_KEY,
+            deps=list(RAW_KEYS.values()),
+            group_name=LANDING_GROUP,
+            description="The row rules' rejects (reason, detail, raw values) before valuation: "
+            "dbt's quarantine model values them.",
+        ),
     ],
     name="quarantine",
 )
@@ -154,7 +162,7 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
         result = build_quarantine(
             raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
         )
-        store_quarantine(con, result.table, result.valid_arr, result.checked)
+        store_quarantine(con, result.table, result.valid_arr, result.checked, result.rejects)
     table = result.table
     if not result.has_arr:
         rejection = no_arr_rejection(table, as_of, result.first_start)
@@ -175,6 +183,7 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
             asset_key=key,
             metadata={"rows": frame.height, "passed": int(frame["reason"].is_null().sum())},
         )
+    yield dg.MaterializeResult(asset_key=REJECTS_KEY, metadata={"rows": result.rejects.height})
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
         metadata={

@@ -8,7 +8,6 @@ import polars as pl
 from pipeline.dbt_project import published_marts
 from pipeline.defs.dbt import prepare_manifest
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
-from pipeline.defs.landing import QUARANTINE_KEY
 from pipeline.defs.resources import NrrSettingsResource
 from pipeline.publishing import publish_report
 from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly
@@ -16,6 +15,8 @@ from pipeline.warehouse import loaded_delivery_date, run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table, write_table
 
 REPORTS_GROUP = "reports"
+# dbt's model `quarantine` (models/gate): the quarantine the gate checks and publishing copies.
+GATED_QUARANTINE_KEY = dg.AssetKey("quarantine")
 RETENTION_INPUTS = [
     dg.AssetKey("fct_arr_bridge"),
     dg.AssetKey("fct_arr_movements"),
@@ -67,7 +68,7 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
 PUBLISHED_INPUTS = [
     *[dg.AssetKey(name) for name in published_marts(prepare_manifest())],
     *[dg.AssetKey(name) for name in REPORT_TABLES],
-    QUARANTINE_KEY,
+    GATED_QUARANTINE_KEY,  # dbt's gated quarantine: its blocking check gates publishing
 ]
 
 

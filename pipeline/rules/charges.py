@@ -52,6 +52,7 @@ CHECKED_CHARGE_COLUMNS = (
     "start",
     "end",
     "end_unreadable",
+    "currency_known",
     "arr_bearing",
     "one_time",
     "reason",
@@ -75,6 +76,10 @@ TYPED_CHARGE_COLUMNS = {
     "period_value": "billing_period_months",
     "start": "effective_start",
     "end": "effective_end",
+    # What dbt needs to value a quarantined row (int_quarantined_charges_valued): whether
+    # effective_end was unreadable (null end: open or unreadable) and the currency is ISO-4217.
+    "end_unreadable": "end_unreadable",
+    "currency_known": "currency_known",
     "reason": "reason",
     "detail": "detail",
 }
@@ -194,6 +199,7 @@ def check_charge_rows(
             start=parsed_date("effective_start"),
             end=parsed_date("effective_end"),
             end_unreadable=bad_optional_date("effective_end"),
+            currency_known=pl.col("currency_code").fill_null("").is_in(sorted(iso_4217())),
             amount_value=pl.when(readable_number("amount", AMOUNT_FORMAT)).then(
                 pl.col("amount").cast(AMOUNT, strict=False)
             ),

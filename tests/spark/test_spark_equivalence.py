@@ -19,16 +19,19 @@ from pipeline.settings import Settings
 pytestmark = pytest.mark.spark
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="the spark extra is not installed")
 
-# What dbt reads: the typed checked tables (staging) and the quarantine (a source).
+# What dbt reads: the typed checked tables (staging), the row rejects (the gated quarantine,
+# valued in dbt) and the Python step's quarantine (a source).
 RAW_TABLES = (
     "checked_billing_charges",
     "checked_crm_accounts",
     "checked_fx_rates",
+    "quarantine_rejects",
     "quarantine",
 )
 COMPARED = {
     "fct_arr_movements": ["customer_id", "quarter_label"],
     "fct_arr_bridge": ["quarter_label", "dimension", "dimension_value"],
+    "quarantine": ["extract", "row_number"],
 }
 
 

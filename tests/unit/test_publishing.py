@@ -253,7 +253,7 @@ def test_published_tables_are_the_marts_marked_published_the_reports_and_the_qua
             "main.rpt_cohort_retention",
             "cohort_quarter, age, dimension, dimension_value",
         ),
-        "quarantine": ("raw.quarantine", "extract, row_number"),
+        "quarantine": ("main.quarantine", "extract, row_number"),
     }
     # A new published mart is its .sql and its .yml: the manifest's meta is all it takes.
     manifest = {
