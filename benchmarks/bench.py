@@ -37,7 +37,7 @@ GIB = 1024**3
 def stage_of(step_key: str) -> str:
     if step_key.endswith("_expectations"):
         return "checks"
-    if step_key in ("land_delivery", "raw__quarantine"):
+    if step_key in ("land_delivery", "quarantine"):
         return "landing"
     if step_key == "retention_reports":
         return "polars"
