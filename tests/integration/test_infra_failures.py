@@ -22,14 +22,15 @@ def test_out_of_memory_fails_naming_the_cause_not_a_blocked_check(tmp_path, monk
     """4MB is far below what dbt's models need (its profile reads the same limit) and close to
     what landing and the quarantine need: which warehouse step runs out first depends on how
     DuckDB's threads are scheduled (on CI it has been the quarantine). Whichever it is, the run
-    stops there, names the step (and the dbt model, in dbt) and the cause, and publishes
+    stops there, names the step (and the dbt model or test, in dbt) and the cause, and publishes
     nothing."""
     write_crafted_delivery(tmp_path / "extracts")
     monkeypatch.setenv("NRR_DUCKDB_MEMORY_LIMIT", "4MB")
     assert run(tmp_path / "extracts", tmp_path / "home") == EXIT_FAILED
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert re.match(
-        r"The nightly run failed in step (land_delivery|quarantine|arr_models \(dbt model \w+\)): "
+        r"The nightly run failed in step "
+        r"(land_delivery|quarantine|arr_models \(dbt (model|test) \w+\)): "
         r"DuckDB ran out of memory \(",
         message,
     ), message
