@@ -42,10 +42,7 @@ def test_the_publish_step_waits_for_every_published_table():
     graph = defs.resolve_asset_graph()
     parents = graph.get(dg.AssetKey("published_report")).parent_keys
     # The same declarations as what publishing copies (dim_customers had drifted out once).
-    expected = {
-        dg.AssetKey(["raw", "quarantine"]) if name == "quarantine" else dg.AssetKey(name)
-        for name in published_tables()
-    }
+    expected = {dg.AssetKey(name) for name in published_tables()}
     assert parents == expected
     assert dg.AssetKey("dim_customers") in parents
 
