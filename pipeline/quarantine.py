@@ -101,8 +101,11 @@ REJECT_SCHEMA = {
 }
 
 
-def _rejects(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.LazyFrame:
-    """Rows with a reason, as the quarantine's columns before valuation (raw_record kept)."""
+def _rejects(
+    frame: pl.LazyFrame, extract: str, columns: tuple[str, ...], carried: tuple[str, ...] = ()
+) -> pl.LazyFrame:
+    """Rows with a reason, as the quarantine's columns before valuation (raw_record kept),
+    plus the `carried` columns."""
     return with_raw_record(frame.filter(pl.col("reason").is_not_null()), columns).select(
         pl.col("_delivery_date").alias("delivery_date"),
         pl.col("_source_file").alias("source_file"),
@@ -111,24 +114,16 @@ def _rejects(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.
         "reason",
         "detail",
         "raw_record",
+        *carried,
     )
 
 
 def _to_quarantine(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.LazyFrame:
+    """The rejects valued in Python (raw.quarantine): arr_at_stake and unvalued carried."""
     names = frame.collect_schema().names()
     if "arr_at_stake" not in names:
         frame = frame.with_columns(arr_at_stake=pl.lit(0).cast(ARR), unvalued=pl.lit(False))
-    return with_raw_record(frame.filter(pl.col("reason").is_not_null()), columns).select(
-        pl.col("_delivery_date").alias("delivery_date"),
-        pl.col("_source_file").alias("source_file"),
-        pl.lit(extract).alias("extract"),
-        pl.col("_row_number").alias("row_number"),
-        "reason",
-        "detail",
-        "raw_record",
-        "arr_at_stake",
-        "unvalued",
-    )
+    return _rejects(frame, extract, columns, carried=("arr_at_stake", "unvalued"))
 
 
 def no_arr_rejection(
