@@ -151,18 +151,21 @@ def _machine_failure(failures, memory_limit: str | None) -> RunOutcome | None:
 def failed_run_outcome(failures, evaluations, memory_limit: str | None = None) -> RunOutcome:
     """Why a run failed, from its failed steps ((step key, Dagster error info), in order) and
     its check evaluations. The machine first: checks that ran on a machine that failed prove
-    nothing; then blocked checks; then the first failed step's own error."""
+    nothing; then a user-facing error (a rejected delivery: its empty marts' failed tests are
+    a consequence); then blocked checks; then the first failed step's own error."""
     outcome = _machine_failure(failures, memory_limit)
     if outcome:
         return outcome
+    # A rejected delivery (one without ARR fails its marts' tests on the way) is rejected.
+    for _, error in failures:
+        found = _user_error(error)
+        if found:
+            return RunOutcome(found[1], found[0])
     blocked = _blocked(evaluations)
     if blocked:
         return RunOutcome(EXIT_BLOCKED, blocked)
     if failures:
         step, error = failures[0]
-        found = _user_error(error)
-        if found:
-            return RunOutcome(found[1], found[0])
         return RunOutcome(EXIT_FAILED, step_failure_message(step, error_info_chain(error)))
     return RunOutcome(EXIT_FAILED, "The nightly job failed; see the Dagster log above.")
 

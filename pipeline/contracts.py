@@ -37,7 +37,6 @@ OPTIONAL_EXTRACTS = ("fx_rates",)
 FILE_SUFFIXES = (".csv", ".parquet")
 
 CHARGE_TYPES = ("recurring", "usage", "one_time")
-ARR_BEARING_CHARGE_TYPES = ("recurring", "usage")
 # Dates later than as-of plus this many years are typos (2205 for 2025): quarantined.
 PLAUSIBLE_YEARS_AFTER_AS_OF = 50
 # A billing period is a whole number of months in this range (`12.0` reads as 12).

@@ -77,3 +77,14 @@ def dbt_environment(settings: Settings, as_of: date, parent_pid: int) -> dict[st
         **{f"NRR_DBT_{name.upper()}": str(value) for name, value in run_settings.items()},
         PARENT_PID_VARIABLE: str(parent_pid),
     }
+
+
+def built_in_run(run_results: Mapping[str, Any], model: str) -> bool:
+    """Whether dbt built `model` in the invocation whose run_results.json this is (a table
+    left by an earlier night says nothing about this one)."""
+    return any(
+        result.get("unique_id", "").split(".")[-1] == model
+        and result.get("unique_id", "").startswith("model.")
+        and result.get("status") == "success"
+        for result in run_results.get("results", [])
+    )

@@ -9,19 +9,20 @@ than NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD cannot be valued at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import duckdb
 import polars as pl
 
-from pipeline.landing import scalar
+from pipeline.landing import DeliveryRejected, scalar
 from pipeline.warehouse_frames import write_table
 
-# What the quarantine step writes: the row rules' quarantine, valued in Python (the row-rule
-# rejects are also written unvalued to REJECTS_TABLE, which dbt values).
-RAW_QUARANTINE_TABLE = "raw.quarantine"
-# The table the quarantine step writes beside raw.quarantine: what the gate measures against.
-BASIS_TABLE = "raw.quarantine_basis"
+# What the gate measures the quarantine against: dbt's model `quarantine_basis`, the valid
+# ARR at as-of as the report counts it (the marts' end ARR at the as-of snapshot).
+BASIS_TABLE = "main.quarantine_basis"
+# Whether the delivery has any ARR to report: dbt's model `delivery_arr` (read when dbt fails).
+DELIVERY_ARR_TABLE = "main.delivery_arr"
 
 # The gated quarantine: dbt's model `quarantine` (models/gate), the row rules' rejects valued
 # by the models that compute the marts. The gate reads it; every report publishes it in this
@@ -151,27 +152,54 @@ def checked_table(extract: str) -> str:
 
 def store_quarantine(
     con: duckdb.DuckDBPyConnection,
-    table: pl.DataFrame,
-    valid_arr: Decimal,
-    checked: dict[str, pl.DataFrame] | None = None,
-    rejects: pl.DataFrame | None = None,
+    rejects: pl.DataFrame,
+    checked: dict[str, pl.DataFrame],
 ) -> None:
-    """Replace raw.quarantine, the gate's basis (the valid ARR at as-of) and the typed checked
-    tables (raw.checked_<extract>) in one transaction: staging never reads a checked table
-    from another delivery than the quarantine it sits beside."""
+    """Replace the row rules' rejects (raw.quarantine_rejects) and the typed checked tables
+    (raw.checked_<extract>) in one transaction: staging never reads a checked table from
+    another delivery than the rejects it sits beside."""
     con.execute("begin transaction")
     try:
-        write_table(con, RAW_QUARANTINE_TABLE, table)
-        if rejects is not None:
-            write_table(con, REJECTS_TABLE, rejects)
-        for extract, frame in (checked or {}).items():
+        write_table(con, REJECTS_TABLE, rejects)
+        for extract, frame in checked.items():
             write_table(con, checked_table(extract), frame)
-        con.execute(
-            f"create or replace table {BASIS_TABLE} as "
-            "select cast(? as decimal(38, 6)) as valid_arr",
-            [valid_arr],
-        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+
+
+def no_arr_rejection(con: duckdb.DuckDBPyConnection, as_of: date) -> DeliveryRejected | None:
+    """Why the delivery is rejected when dbt found no ARR to report (None when it found some):
+    no recurring or usage charge in force at any quarter's snapshot up to as-of. Read from
+    dbt's models `delivery_arr` and `quarantine`, after dbt ran."""
+    first_start, has_arr = con.execute(
+        f"select first_charge_start, has_arr from {DELIVERY_ARR_TABLE}"
+    ).fetchone()
+    if has_arr:
+        return None
+    message = (
+        "The delivery has no recurring or usage charge in force at any quarter's snapshot on "
+        f"or before the as-of date {as_of.isoformat()}: there is no ARR to report."
+    )
+    revenue = con.execute(
+        f"""
+        select reason, count(*) from {QUARANTINE_TABLE}
+        where extract = 'billing_charges' and (unvalued or arr_at_stake > 0)
+        group by reason order by reason
+        """
+    ).fetchall()
+    if first_start is not None and first_start > as_of:
+        message += (
+            f" Its earliest recurring or usage charge starts on {first_start.isoformat()}, after "
+            f"the as-of date: set NRR_AS_OF (or --as-of) to {first_start.isoformat()} or later, "
+            "or leave it unset to report as of the delivery date."
+        )
+    elif revenue:
+        message += (
+            f" {sum(n for _, n in revenue)} quarantined billing_charges rows would carry "
+            "revenue (" + ", ".join(f"{r}: {n}" for r, n in revenue) + "); see the quarantine."
+        )
+    else:
+        message += " Check that billing_charges holds recurring or usage charges and NRR_AS_OF."
+    return DeliveryRejected(message, file="billing_charges")

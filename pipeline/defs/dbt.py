@@ -1,10 +1,10 @@
 """The dbt project as Dagster assets: one DbtProject, one translator.
 
 dbt source keys (raw/<table>) equal the landing and quarantine assets' keys, so the graph
-links on its own: staging reads the typed checked tables (raw/checked_<extract>) and, through
-a `depends_on` comment, waits for the quarantine step (raw/quarantine). dbt's model
-`quarantine` values the row rules' rejects; its blocking check (the gate) runs after dbt and
-before publishing.
+links on its own: staging reads the typed checked tables (raw/checked_<extract>); dbt's
+model `quarantine` values the row rules' rejects (raw/quarantine_rejects) beside the rows the
+customer-level rules exclude; its blocking check (the gate) runs after dbt and before
+publishing. A delivery with no ARR to report is rejected here, after dbt (pipeline/gate.py).
 """
 
 import os
@@ -15,10 +15,12 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from pipeline.dbt_project import BUILD_ARGS, DBT_PROJECT_DIR, dbt_environment
+from pipeline.dbt_project import BUILD_ARGS, DBT_PROJECT_DIR, built_in_run, dbt_environment
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.defs.resources import NrrSettingsResource
+from pipeline.gate import no_arr_rejection
 from pipeline.warehouse import run_as_of, warehouse
 
 nrr_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -68,7 +70,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     def arr_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, nrr: NrrSettingsResource
     ):
-        """Build and test the ARR models; a failing dbt test stops the run."""
+        """Build and test the ARR models; a failing dbt test stops the run. A delivery with
+        no ARR to report fails its marts' tests: it is rejected, saying why."""
         settings = nrr.settings()
         with warehouse(settings, read_only=True) as con:
             as_of = run_as_of(settings, con)
@@ -77,6 +80,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         with out_of_disk_or_memory_not_retried():
             with started_with(dbt_environment(settings, as_of, os.getpid())):
                 invocation = dbt.cli(list(BUILD_ARGS), context=context, target_path=target_path)
-            yield from invocation.stream()
+            try:
+                yield from invocation.stream()
+            except DagsterDbtCliRuntimeError:
+                if built_in_run(invocation.get_artifact("run_results.json"), "delivery_arr"):
+                    with warehouse(settings, read_only=True) as con:
+                        rejection = no_arr_rejection(con, as_of)
+                    if rejection:
+                        raise dg.Failure(
+                            description=str(rejection), allow_retries=False
+                        ) from rejection
+                raise
 
     return arr_models

@@ -1,8 +1,7 @@
-"""Landing assets: one per extract (keys raw/<extract>, the dbt source names), and the
-quarantine that the row rules produce from them."""
+"""Landing assets: one per extract (keys raw/<extract>, the dbt source names), and what the
+row rules make of them (the typed checked tables and the rejects, which dbt reads)."""
 
 import dagster as dg
-import polars as pl
 
 from pipeline.contracts import EXTRACT_COLUMNS
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
@@ -18,13 +17,12 @@ from pipeline.landing import (
     loaded_delivery,
     record_receipt,
 )
-from pipeline.quarantine import RuleContext, build_quarantine, no_arr_rejection
+from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.warehouse import run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table
 
 LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
-QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine"])
 CHECKED_KEYS = {name: dg.AssetKey(["raw", f"checked_{name}"]) for name in EXTRACT_COLUMNS}
 REJECTS_KEY = dg.AssetKey(["raw", "quarantine_rejects"])
 
@@ -117,13 +115,6 @@ def land_delivery(
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            QUARANTINE_KEY,
-            deps=list(RAW_KEYS.values()),
-            group_name=LANDING_GROUP,
-            description="Rows of the delivery that break a contract rule, with reason, detail, "
-            "raw values, the ARR they carry and whether it could be valued.",
-        ),
         *(
             dg.AssetSpec(
                 key,
@@ -145,9 +136,9 @@ def land_delivery(
     name="quarantine",
 )
 def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
-    """Rows of the delivery that break a contract rule, with reason, detail, raw values, the
-    ARR they carry and whether it could be valued; beside it, each extract as a typed checked
-    table (raw.checked_<extract>, values parsed once): staging reads the rows that passed."""
+    """The row rules: each extract as a typed checked table (raw.checked_<extract>, values
+    parsed once; staging reads the rows that passed) and the rejects, with reason, detail and
+    raw values (raw.quarantine_rejects; dbt's `quarantine` model values them)."""
     settings = nrr.settings()
     with warehouse(settings) as con:
         as_of = run_as_of(settings, con)
@@ -162,37 +153,22 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
         result = build_quarantine(
             raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
         )
-        store_quarantine(con, result.table, result.valid_arr, result.checked, result.rejects)
-    table = result.table
-    if not result.has_arr:
-        rejection = no_arr_rejection(table, as_of, result.first_start)
-        raise dg.Failure(description=str(rejection), allow_retries=False) from rejection
-    by_reason = (
-        table.group_by("reason")
-        .agg(
-            rows=pl.len(),
-            arr_at_stake=pl.col("arr_at_stake").sum(),
-            unvalued=pl.col("unvalued").sum(),
-        )
-        .sort("reason")
-    )
-    context.log.info(f"Quarantined {table.height} rows at as-of {as_of}.")
+        store_quarantine(con, result.rejects, result.checked)
+    rejects = result.rejects
+    context.log.info(f"The row rules rejected {rejects.height} rows at as-of {as_of}.")
     for name, key in CHECKED_KEYS.items():
         frame = result.checked[name]
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={"rows": frame.height, "passed": int(frame["reason"].is_null().sum())},
         )
-    yield dg.MaterializeResult(asset_key=REJECTS_KEY, metadata={"rows": result.rejects.height})
+    by_reason = rejects.group_by("extract", "reason").len("rows").sort("extract", "reason")
     yield dg.MaterializeResult(
-        asset_key=QUARANTINE_KEY,
+        asset_key=REJECTS_KEY,
         metadata={
-            "rows": table.height,
-            "arr_at_stake": str(table["arr_at_stake"].sum() or 0),
-            "unvalued_revenue_rows": int(table["unvalued"].sum()),
-            "valid_arr_at_as_of": str(result.valid_arr),
+            "rows": rejects.height,
             "by_reason": dg.MetadataValue.md(
-                by_reason.to_pandas().to_markdown(index=False) if table.height else "none"
+                by_reason.to_pandas().to_markdown(index=False) if rejects.height else "none"
             ),
             "as_of": as_of.isoformat(),
         },

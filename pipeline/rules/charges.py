@@ -12,7 +12,6 @@ import polars as pl
 
 from pipeline.contracts import (
     AMOUNT_FORMAT,
-    ARR_BEARING_CHARGE_TYPES,
     BILLING_PERIOD_MONTHS,
     CHARGE_TYPES,
     QUANTITY_FORMAT,
@@ -53,8 +52,6 @@ CHECKED_CHARGE_COLUMNS = (
     "end",
     "end_unreadable",
     "currency_known",
-    "arr_bearing",
-    "one_time",
     "reason",
     "detail",
 )
@@ -207,9 +204,6 @@ def check_charge_rows(
             quantity_value=pl.when(readable_number("quantity", QUANTITY_FORMAT)).then(
                 pl.col("quantity").cast(QUANTITY, strict=False)
             ),
-            # Never null: an empty charge_type is neither, and must not drop out of a filter.
-            arr_bearing=pl.col("charge_type").is_in(ARR_BEARING_CHARGE_TYPES).fill_null(False),
-            one_time=(pl.col("charge_type") == "one_time").fill_null(False),
         )
         # Only the typed columns and the names staging reads: the raw text of the few broken
         # rows is joined back at the end (raw_values); updated_at is checked, not carried.

@@ -50,14 +50,3 @@ def check_fx_rates(rates: pl.LazyFrame, ctx: RuleContext | None = None) -> pl.La
             ]
         )
     )
-
-
-def valid_rates(checked_rates: pl.LazyFrame, reporting_currency: str) -> pl.LazyFrame:
-    """rate_date, currency, rate: the usable rates, the reporting currency always at 1."""
-    return checked_rates.filter(
-        pl.col("reason").is_null() & (pl.col("currency_code") != reporting_currency)
-    ).select(
-        pl.col("rate_day").alias("rate_date"),
-        pl.col("currency_code").alias("currency"),
-        pl.col("rate_value").alias("rate"),
-    )

@@ -49,10 +49,6 @@ PERIOD_PATTERN = r"^[0-9]{1,3}(\.0+)?$"
 AMOUNT = pl.Decimal(20, AMOUNT_FORMAT.decimals)
 QUANTITY = pl.Decimal(18, QUANTITY_FORMAT.decimals)
 RATE = pl.Decimal(30, RATE_FORMAT.decimals)
-ARR = pl.Decimal(38, 6)
-# Intermediate money: exact products of amounts (6 decimals) and rates (18 decimals) are
-# rounded to 18 decimals, far below the millionth that ARR is carried at.
-WIDE = pl.Decimal(38, 18)
 
 
 @dataclass(frozen=True)

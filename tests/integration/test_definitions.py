@@ -19,12 +19,15 @@ def test_definitions_load_with_job_and_schedule():
 def test_dbt_sources_are_the_landing_assets():
     graph = defs.resolve_asset_graph()
     staging = graph.get(dg.AssetKey("stg_billing__charges"))
-    # Staging reads the typed checked table the quarantine step writes from the raw one,
-    # and waits for the quarantine (and its blocking gate).
-    assert staging.parent_keys == {
-        dg.AssetKey(["raw", "checked_billing_charges"]),
-        dg.AssetKey(["raw", "quarantine"]),
-    }
+    # Staging reads the typed checked table the quarantine step writes from the raw one.
+    assert staging.parent_keys == {dg.AssetKey(["raw", "checked_billing_charges"])}
+    # dbt's quarantine values the row rules' rejects beside the customer-level rules' rows
+    # (with their raw values from the landed extract).
+    assert {
+        dg.AssetKey(["raw", "quarantine_rejects"]),
+        dg.AssetKey(["raw", "billing_charges"]),
+        dg.AssetKey("int_charge_exclusions"),
+    } <= graph.get(dg.AssetKey("quarantine")).parent_keys
     assert graph.get(dg.AssetKey(["raw", "checked_billing_charges"])).parent_keys == {
         dg.AssetKey(["raw", "billing_charges"])
     }

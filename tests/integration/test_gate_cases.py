@@ -53,7 +53,7 @@ def test_rows_that_cannot_be_valued_block_publishing(tmp_path, capsys):
     assert not (tmp_path / "home" / "reports" / "latest").exists()
     rows = working(
         tmp_path / "home",
-        "select row_number, reason, detail, arr_at_stake, unvalued from raw.quarantine "
+        "select row_number, reason, detail, arr_at_stake, unvalued from main.quarantine "
         "where extract = 'billing_charges' order by row_number",
     )
     assert rows == [

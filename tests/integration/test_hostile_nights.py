@@ -71,7 +71,7 @@ def test_a_year_typo_and_a_needed_decimal_comma_rate_block_publishing(tmp_path, 
     assert not (tmp_path / "home" / "reports" / "latest").exists()
     rows = working(
         tmp_path / "home",
-        "select extract, reason, detail, arr_at_stake, unvalued from raw.quarantine "
+        "select extract, reason, detail, arr_at_stake, unvalued from main.quarantine "
         "order by extract",
     )
     assert rows == [

@@ -41,7 +41,7 @@ def test_run_succeeds_and_builds_the_marts(first_run):
 
 def test_quarantine_holds_the_broken_rows_with_reasons(first_run):
     home, _ = first_run
-    quarantine = table(home, "raw.quarantine").sort("extract", "row_number")
+    quarantine = table(home, "main.quarantine").sort("extract", "row_number")
     assert quarantine.select("extract", "reason").rows() == [
         ("billing_charges", "bad_date"),
         ("crm_accounts", "unknown_parent"),
@@ -122,7 +122,12 @@ def test_running_the_same_delivery_again_changes_nothing(first_run, sample_extra
     home, _ = first_run
     before = {
         name: table(home, name)
-        for name in ("raw.billing_charges", "raw.quarantine", "fct_arr_movements", "fct_arr_bridge")
+        for name in (
+            "raw.billing_charges",
+            "main.quarantine",
+            "fct_arr_movements",
+            "fct_arr_bridge",
+        )
     }
     assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
     for name, frame in before.items():

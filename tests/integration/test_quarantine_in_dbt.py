@@ -1,109 +1,20 @@
-"""dbt values the quarantine (models/gate): the same rows, reasons, details, ARR at stake,
-unvalued flags and valid ARR at as-of as the Python valuation (pipeline/rules/valuation.py),
-whose figures tests/unit/test_quarantine_rules.py computes by hand.
+"""dbt values the quarantine (models/gate) and applies the customer-level rules
+(int_charge_exclusions): rows, reasons, details, ARR at stake, unvalued flags and the valid ARR
+at as-of, computed by hand.
 
 Each scenario runs the row rules in Python, stores their tables as the quarantine step does,
-runs dbt's models up to `quarantine` and `quarantine_basis` on them, and compares row for row.
-The cases are those of the unit tests, several per delivery; the hand-computed figures are
-asserted again on dbt's table.
+and runs dbt's models up to `quarantine` on them (tests/integration/valued.py); several cases
+share a delivery.
 """
 
-import json
-import os
-import subprocess
-import sys
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from pipeline.dbt_project import DBT_PROJECT_DIR, dbt_vars
-from pipeline.gate import store_quarantine
-from pipeline.quarantine import RuleContext, build_quarantine
-from pipeline.settings import Settings
-from tests.integration.crafted import working
-from tests.unit.factories import account, charge, landed, rate
+from tests.integration.valued import valued_in_dbt
+from tests.unit.factories import account, charge, rate
 
 pytestmark = pytest.mark.integration
-
-CONTEXT = RuleContext("USD", 1, date(2026, 9, 30))
-COLUMNS = (
-    "delivery_date, source_file, extract, row_number, reason, detail, raw_record, "
-    "arr_at_stake, unvalued"
-)
-
-
-def run_gate_models(warehouse: Path, as_of: date, target: Path) -> None:
-    """dbt run of the models `quarantine` and `quarantine_basis` need, on `warehouse`."""
-    dbt = Path(sys.executable).parent / "dbt"
-    completed = subprocess.run(
-        [
-            str(dbt),
-            "run",
-            "--select",
-            "+quarantine",
-            "+quarantine_basis",
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target / "target"),
-            "--log-path",
-            str(target / "logs"),
-            "--vars",
-            json.dumps(dbt_vars(Settings(), as_of)),
-        ],
-        env={**os.environ, "NRR_WAREHOUSE_PATH": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:]
-
-
-def both(warehouse: Path) -> tuple[list[tuple], list[tuple], Decimal, Decimal]:
-    """Python's raw.quarantine and dbt's quarantine (ordered), and both valid ARRs."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        rows = [
-            con.execute(f"select {COLUMNS} from {table} order by extract, row_number").fetchall()
-            for table in ("raw.quarantine", "main.quarantine")
-        ]
-        basis = [
-            con.execute(f"select valid_arr from {table}").fetchall()[0][0]
-            for table in ("raw.quarantine_basis", "main.quarantine_basis")
-        ]
-    finally:
-        con.close()
-    return rows[0], rows[1], basis[0], basis[1]
-
-
-def valued_in_dbt(tmp_path: Path, charges, accounts=None, rates=None, context=CONTEXT):
-    result = build_quarantine(
-        landed("billing_charges", charges),
-        landed("crm_accounts", accounts if accounts is not None else [account()]),
-        landed("fx_rates", rates if rates is not None else [rate()]),
-        context,
-    )
-    warehouse = tmp_path / "warehouse.duckdb"
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute("create schema raw")
-        store_quarantine(con, result.table, result.valid_arr, result.checked, result.rejects)
-    finally:
-        con.close()
-    run_gate_models(warehouse, context.as_of, tmp_path)
-    python, dbt, python_basis, dbt_basis = both(warehouse)
-    assert dbt == python
-    assert dbt_basis == python_basis
-    return {(row[2], row[3]): row for row in dbt}, dbt_basis
-
-
-def stake(row) -> tuple:
-    return row[4], row[7], row[8]
 
 
 def test_quarantined_charges_are_valued_as_the_unit_tests_compute(tmp_path):
@@ -138,12 +49,13 @@ def test_quarantined_charges_are_valued_as_the_unit_tests_compute(tmp_path):
         rate(rate_date="2025-12-31", rate_to_reporting="1.10"),
         rate(rate_date="2026-03-01", rate_to_reporting="2.00"),
     ]
-    table, valid_arr = valued_in_dbt(tmp_path, rows, rates=rates)
+    valued = valued_in_dbt(tmp_path, rows, rates=rates)
+    valid_arr = valued.valid_arr
     assert valid_arr == Decimal("12000")
-    assert stake(table["billing_charges", 2]) == ("unknown_account", Decimal("1200"), False)
-    assert stake(table["billing_charges", 3]) == ("unknown_account", Decimal("1320"), False)
-    assert stake(table["billing_charges", 4]) == ("unknown_account", Decimal(0), False)
-    assert [stake(table["billing_charges", n]) for n in range(5, 11)] == [
+    assert valued.stake(2) == ("unknown_account", Decimal("1200"), False)
+    assert valued.stake(3) == ("unknown_account", Decimal("1320"), False)
+    assert valued.stake(4) == ("unknown_account", Decimal(0), False)
+    assert [valued.stake(n) for n in range(5, 11)] == [
         ("bad_amount", Decimal(0), True),
         ("bad_billing_period", Decimal(0), True),
         ("bad_date", Decimal(0), True),
@@ -151,10 +63,10 @@ def test_quarantined_charges_are_valued_as_the_unit_tests_compute(tmp_path):
         ("unknown_currency", Decimal(0), True),
         ("missing_fx_rate", Decimal(0), True),
     ]
-    never_in_force = [stake(table["billing_charges", n])[1:] for n in (11, 12, 13)]
+    never_in_force = [valued.stake(n)[1:] for n in (11, 12, 13)]
     assert never_in_force == [(Decimal(0), False)] * 3
-    assert stake(table["billing_charges", 14]) == ("unknown_account", Decimal("12000"), False)
-    assert stake(table["billing_charges", 15]) == ("unknown_account", Decimal("1200"), False)
+    assert valued.stake(14) == ("unknown_account", Decimal("12000"), False)
+    assert valued.stake(15) == ("unknown_account", Decimal("1200"), False)
 
 
 def test_a_first_rate_and_eighteen_decimals(tmp_path):
@@ -170,10 +82,11 @@ def test_a_first_rate_and_eighteen_decimals(tmp_path):
         rate(rate_date="2026-01-05", currency="EUR"),
         rate(currency="jpy", rate_to_reporting="0.006849315068493151"),
     ]
-    table, valid_arr = valued_in_dbt(tmp_path, rows, rates=rates)
+    valued = valued_in_dbt(tmp_path, rows, rates=rates)
+    valid_arr = valued.valid_arr
     assert valid_arr == Decimal("120")
-    assert stake(table["billing_charges", 2]) == ("missing_fx_rate", Decimal("1320"), False)
-    assert stake(table["billing_charges", 3]) == ("unknown_account", Decimal("82191.780822"), False)
+    assert valued.stake(2) == ("missing_fx_rate", Decimal("1320"), False)
+    assert valued.stake(3) == ("unknown_account", Decimal("82191.780822"), False)
 
 
 def test_quarantined_rates_a_snapshot_needed_are_unvalued_with_their_snapshot(tmp_path):
@@ -191,10 +104,11 @@ def test_quarantined_rates_a_snapshot_needed_are_unvalued_with_their_snapshot(tm
         rate(rate_date="2025-06-30", rate_to_reporting="0"),
         rate(rate_date="2026-03-31", currency="GBP", rate_to_reporting="-1"),
     ]
-    table, valid_arr = valued_in_dbt(tmp_path, rows, rates=rates)
+    valued = valued_in_dbt(tmp_path, rows, rates=rates)
+    valid_arr = valued.valid_arr
     # 1,000 x 12 at the 2025-12-31 rate 1.10 (the 2026-06-15 rates are quarantined).
     assert valid_arr == Decimal("13200")
-    assert [(row[3], row[4], row[5], row[8]) for _, row in sorted(table.items())] == [
+    assert valued.table.select("row_number", "reason", "detail", "unvalued").rows() == [
         (
             2,
             "bad_fx_rate",
@@ -244,28 +158,95 @@ def test_a_negative_customer_and_a_broken_account_are_valued_alike(tmp_path):
         rate(rate_date="2024-12-31", rate_to_reporting="1.00"),
         rate(rate_date="2026-04-01", rate_to_reporting="1.20"),
     ]
-    table, valid_arr = valued_in_dbt(tmp_path, rows, accounts=accounts, rates=rates)
+    valued = valued_in_dbt(tmp_path, rows, accounts=accounts, rates=rates)
+    valid_arr = valued.valid_arr
     assert valid_arr == Decimal("600")
-    charges = {n: stake(row) for (extract, n), row in table.items() if extract == "billing_charges"}
-    assert charges == {
-        1: ("negative_customer_arr", Decimal("12000"), False),
-        2: ("negative_customer_arr", Decimal("10800"), False),
-        4: ("duplicate_account_id", Decimal("120"), False),
-    }
-
-
-def test_the_nightly_run_builds_the_same_quarantine_in_dbt(sample_home):
-    """The generated delivery, through the whole nightly job (dbt builds the gate models)."""
-    python, dbt, python_basis, dbt_basis = both(sample_home / "warehouse.duckdb")
-    assert python, "the generated delivery has quarantined rows"
-    assert dbt == python
-    # The valid ARR at as-of: the report's (quarantine_basis sums fct_arr_movements, each
-    # product converted and rounded to the millionth) and the Python step's (every charge
-    # converted at 18 decimals, rounded once) differ in the millionths on this delivery
-    # (14,024,219.214422 against .214424), not in the cents the gate's message shows. The gate
-    # still reads the Python step's figure (raw.quarantine_basis).
-    assert f"{dbt_basis:,.2f}" == f"{python_basis:,.2f}"
-    assert abs(dbt_basis - python_basis) < Decimal("0.00001")
-    assert working(sample_home, "select count(*) from main.quarantine where unvalued") == [
-        (sum(row[8] for row in python),)
+    charges = valued.table.filter(extract="billing_charges")
+    assert charges.select("row_number", "reason", "arr_at_stake", "unvalued").rows() == [
+        (1, "negative_customer_arr", Decimal("12000"), False),
+        (2, "negative_customer_arr", Decimal("10800"), False),
+        (4, "duplicate_account_id", Decimal("120"), False),
     ]
+    # The cohort snapshot 2025-03-31 is 12,000 - 10,800 = 1,200 at its own rate, at the next
+    # quarter's and at the TTM rate (2026-03-31), all 1.00; cohort retention restates it at
+    # every later quarter's rate, and at 2026-06-30's 1.20 it is 12,000 - 12,960 = -960.
+    assert charges["detail"].to_list() == [
+        "customer A1 has negative ARR -960.00 at the 2025-03-31 snapshot, converted at the "
+        "2026-06-30 rates"
+    ] * 2 + ["account B2 is quarantined: account_id B2 appears on 2 rows"]
+    # The raw values of a row the customer-level rules exclude, as delivered.
+    assert valued.row("billing_charges", 2)["raw_record"] == (
+        '{"charge_id":"D","account_id":"A1","product":"Analytics","plan":"Pro",'
+        '"charge_type":"recurring","quantity":"10","amount":"-900","currency":"EUR",'
+        '"billing_period_months":"1","effective_start":"2025-01-01",'
+        '"effective_end":"2025-04-01","updated_at":"2026-01-01T09:00:00"}'
+    )
+
+
+def test_the_customer_level_rules_one_customer_at_a_time(tmp_path):
+    """The customer-level rules in dbt (int_charge_exclusions), each customer on its own."""
+    rows = [
+        # A1: 100 a month and a -150 discount until 2026-04-01; the one_time line is not ARR.
+        # At the 2026-03-31 snapshot 1,200 - 1,800 = -600: both ARR lines are quarantined.
+        charge(charge_id="C1", amount="100"),
+        charge(charge_id="C2", plan="Discount", amount="-150", effective_end="2026-04-01"),
+        charge(charge_id="C3", charge_type="one_time", amount="50"),
+        # D1: a discount smaller than the charge is valid.
+        charge(charge_id="D-1", account_id="D1", amount="100"),
+        charge(charge_id="D-2", account_id="D1", plan="Discount", amount="-40"),
+        # G1: GBP in force from 2025-10-01 (first snapshot 2025-12-31), first GBP rate
+        # 2026-01-05: missing_fx_rate.
+        charge(charge_id="G", account_id="G1", currency="GBP", effective_start="2025-10-01"),
+        # H1: CHF from 2025-10-01 with a rate dated on the 2025-12-31 snapshot: enough.
+        charge(charge_id="H", account_id="H1", currency="CHF", effective_start="2025-10-01"),
+        # O1: a one_time row in JPY, which has no rate: needs none.
+        charge(charge_id="O", account_id="O1", charge_type="one_time", currency="JPY"),
+    ]
+    accounts = [account()] + [account(account_id=a) for a in ("D1", "G1", "H1", "O1")]
+    rates = [
+        rate(rate_date="2026-01-05", currency="GBP", rate_to_reporting="1.25"),
+        rate(rate_date="2025-12-31", currency="CHF", rate_to_reporting="1.05"),
+    ]
+    valued = valued_in_dbt(tmp_path, rows, accounts=accounts, rates=rates)
+    assert valued.table.select("row_number", "reason", "detail").rows() == [
+        (
+            1,
+            "negative_customer_arr",
+            "customer A1 has negative ARR -600.00 at the 2026-03-31 snapshot, converted at "
+            "the 2026-03-31 rates",
+        ),
+        (
+            2,
+            "negative_customer_arr",
+            "customer A1 has negative ARR -600.00 at the 2026-03-31 snapshot, converted at "
+            "the 2026-03-31 rates",
+        ),
+        (
+            6,
+            "missing_fx_rate",
+            "no GBP rate on or before 2025-12-31, a snapshot at which the charge is in force",
+        ),
+    ]
+    # G's ARR at stake: 1,000 x 12 at the rate of its last day in force (as-of), the
+    # 2026-01-05 rate 1.25: 15,000. A1's lines: C1 1,200; C2 (last day 2026-03-31) 1,800.
+    assert [valued.stake(n) for n in (1, 2, 6)] == [
+        ("negative_customer_arr", Decimal("1200"), False),
+        ("negative_customer_arr", Decimal("1800"), False),
+        ("missing_fx_rate", Decimal("15000"), False),
+    ]
+    # Valid at as-of: D1 1,200 - 480 = 720; H1 1,000 x 12 x 1.05 = 12,600.
+    assert valued.valid_arr == Decimal("13320")
+    assert valued.rejection is None
+
+
+def test_a_delivery_without_arr_is_rejected_saying_why(tmp_path):
+    # Every ARR line quarantined: the message counts the rows that would carry revenue. (An
+    # as-of before every charge: tests/reliability/test_hostile_deliveries.py.)
+    broken = [charge(account_id="A404"), charge(charge_id="C2", amount="abc")]
+    valued = valued_in_dbt(tmp_path, broken)
+    assert str(valued.rejection) == (
+        "The delivery has no recurring or usage charge in force at any quarter's snapshot on "
+        "or before the as-of date 2026-09-30: there is no ARR to report. 2 quarantined "
+        "billing_charges rows would carry revenue (bad_amount: 1, unknown_account: 1); see the "
+        "quarantine."
+    )

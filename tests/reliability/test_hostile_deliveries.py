@@ -30,8 +30,9 @@ from pipeline.landing import (
     record_receipt,
     scan_extract,
 )
-from pipeline.quarantine import RuleContext, build_quarantine, no_arr_rejection
+from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.settings import Settings, SettingsError
+from tests.integration.valued import valued_in_dbt
 from tests.unit.factories import account, charge, landed, rate
 
 AS_OF = date(2026, 9, 30)
@@ -69,8 +70,9 @@ def inspect(root: Path, limits: Limits = TODAY):
 # --- case 1: implausible dates ---------------------------------------------------------------
 
 
-def test_a_year_typo_or_sentinel_date_is_quarantined_and_valued_not_reported():
-    result = quarantine(
+def test_a_year_typo_or_sentinel_date_is_quarantined_and_valued_not_reported(tmp_path):
+    result = valued_in_dbt(
+        tmp_path,
         [
             charge(charge_id="typo", effective_start="1025-03-01"),
             charge(charge_id="sentinel", effective_start="0001-01-01"),
@@ -91,12 +93,12 @@ def test_a_year_typo_or_sentinel_date_is_quarantined_and_valued_not_reported():
         "(NRR_EARLIEST_DATE) to 2076-09-30 (as-of + 50 years)"
     )
     assert table["detail"][2].startswith("effective_end '2205-12-31' is outside")
-    assert result.first_start == date(2026, 1, 1)  # the quarters start at the good charge
+    assert result.first_charge_start == date(2026, 1, 1)  # the quarters start at the good charge
 
 
 def test_the_earliest_plausible_date_is_a_setting():
     early = RuleContext("USD", 1, AS_OF, earliest_date=date(1990, 1, 1))
-    table = quarantine([charge(effective_start="1995-01-01")], context=early).table
+    table = quarantine([charge(effective_start="1995-01-01")], context=early).rejects
     assert table.is_empty()
     assert Settings(earliest_date=date(1990, 1, 1)).earliest_date == date(1990, 1, 1)
 
@@ -178,15 +180,16 @@ def test_an_account_whose_parent_is_a_tab_is_a_top_level_customer_in_both_engine
         accounts,
         landed("fx_rates", []),
         CONTEXT,
-    ).table
+    ).rejects
     assert table.is_empty()
 
 
 # --- case 4: quarantined FX rates a snapshot needed ------------------------------------------
 
 
-def test_a_quarantined_rate_that_a_snapshot_needed_counts_against_the_gate():
-    result = quarantine(
+def test_a_quarantined_rate_that_a_snapshot_needed_counts_against_the_gate(tmp_path):
+    result = valued_in_dbt(
+        tmp_path,
         [charge(currency="EUR")],  # 1,000 EUR a month from 2026-01-01: Q1, Q2, Q3 2026
         rates=[
             rate(rate_date="2025-06-30", rate_to_reporting="abc"),  # older than a valid rate
@@ -208,8 +211,9 @@ def test_a_quarantined_rate_that_a_snapshot_needed_counts_against_the_gate():
     )
 
 
-def test_a_duplicated_rate_date_that_a_snapshot_needed_counts_against_the_gate():
-    result = quarantine(
+def test_a_duplicated_rate_date_that_a_snapshot_needed_counts_against_the_gate(tmp_path):
+    result = valued_in_dbt(
+        tmp_path,
         [charge(currency="EUR")],
         rates=[
             rate(rate_date="2025-12-31"),
@@ -251,12 +255,13 @@ def test_an_as_of_after_today_is_a_settings_error():
         Settings(as_of=date(2099, 1, 1))
 
 
-def test_an_as_of_before_every_charge_says_so():
-    result = quarantine(
-        [charge(effective_start="2026-01-01")], context=RuleContext("USD", 1, date(2025, 6, 30))
+def test_an_as_of_before_every_charge_says_so(tmp_path):
+    result = valued_in_dbt(
+        tmp_path,
+        [charge(effective_start="2026-01-01")],
+        context=RuleContext("USD", 1, date(2025, 6, 30)),
     )
-    assert not result.has_arr
-    message = str(no_arr_rejection(result.table, date(2025, 6, 30), result.first_start))
+    message = str(result.rejection)
     assert message.endswith(
         "Its earliest recurring or usage charge starts on 2026-01-01, after the as-of date: set "
         "NRR_AS_OF (or --as-of) to 2026-01-01 or later, or leave it unset to report as of the "
@@ -268,7 +273,7 @@ def test_an_as_of_before_every_charge_says_so():
 
 
 def test_full_width_digits_in_a_rate_are_quarantined_not_a_crash():
-    table = quarantine([charge()], rates=[rate(rate_to_reporting="１.１０")]).table
+    table = quarantine([charge()], rates=[rate(rate_to_reporting="１.１０")]).rejects
     assert table.select("extract", "reason").rows() == [("fx_rates", "bad_fx_rate")]
 
 
@@ -436,7 +441,7 @@ def test_archived_files_are_readable_by_their_owner_only_by_default(tmp_path):
 
 
 def test_fx_currency_codes_follow_the_letter_case_rule(tmp_path):
-    table = quarantine([charge(currency="EUR")], rates=[rate(currency="eur")]).table
+    table = quarantine([charge(currency="EUR")], rates=[rate(currency="eur")]).rejects
     assert table.is_empty()  # 'eur' is EUR: its rate is used, the charge converts
 
 

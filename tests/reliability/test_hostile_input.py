@@ -41,7 +41,7 @@ def land(tmp_path, charges: bytes | str) -> pl.DataFrame:
         frames["crm_accounts"],
         frames["fx_rates"],
         RuleContext("USD", 1, date(2026, 9, 30)),
-    ).table
+    ).rejects
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_row_rules_never_crash_and_never_drop_a_row(charges, rates):
         landed("crm_accounts", [account()]),
         landed("fx_rates", rates or [rate()]),
         RuleContext("USD", 1, date(2026, 9, 30)),
-    ).table
+    ).rejects
     assert set(table["reason"]) <= REASONS
     assert table["detail"].null_count() == 0
     assert table.select("extract", "row_number").is_duplicated().sum() == 0

@@ -18,9 +18,9 @@ import polars as pl
 
 from pipeline.page import write_page
 from pipeline.publishing import HISTORY, place_and_show, remove_crash_leftovers
-from pipeline.quarantine import QUARANTINE_SCHEMA
 from pipeline.report_views import ReportViews, cut_text
 from pipeline.workbook import write_workbook
+from tests.unit.factories import QUARANTINE_SCHEMA
 
 
 def _report(folder: Path, run: str) -> Path:

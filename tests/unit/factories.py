@@ -5,6 +5,7 @@ from datetime import date
 import polars as pl
 
 from pipeline.contracts import EXTRACT_COLUMNS
+from pipeline.quarantine import REJECT_SCHEMA
 
 DELIVERY = date(2026, 9, 30)
 
@@ -61,3 +62,12 @@ def landed(name: str, rows: list[dict]) -> pl.LazyFrame:
             _source_file=pl.lit(f"{name}.csv"),
         )
     )
+
+
+# The published quarantine's columns and types (dbt's model `quarantine`, models/gate), for
+# hand-made quarantines: the row rules' rejects plus what dbt values.
+QUARANTINE_SCHEMA = {
+    **REJECT_SCHEMA,
+    "arr_at_stake": pl.Decimal(38, 6),
+    "unvalued": pl.Boolean,
+}

@@ -5,8 +5,8 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from pipeline.gate import QuarantineGroup, gate_verdict, quarantine_gate, store_quarantine
-from pipeline.quarantine import QUARANTINE_SCHEMA
+from pipeline.gate import QuarantineGroup, gate_verdict, quarantine_gate
+from tests.unit.factories import QUARANTINE_SCHEMA
 
 
 def group(reason, rows, arr="0", unvalued=0, file="billing_charges.csv"):
@@ -85,9 +85,10 @@ def test_the_gate_reads_exact_sums_from_the_warehouse():
         "create table raw.delivery_log as select * from (values "
         "('billing_charges', 10), ('crm_accounts', 5)) t(extract, row_count)"
     )
-    store_quarantine(con, table, Decimal("99.7"))
-    # The gate reads dbt's model `quarantine`; here it is the stored table as it is.
-    con.execute("create table main.quarantine as select * from raw.quarantine")
+    # The gate reads dbt's models `quarantine` and `quarantine_basis`; here, hand-made.
+    con.register("hand_made", table)
+    con.execute("create table main.quarantine as select * from hand_made")
+    con.execute("create table main.quarantine_basis as select 99.7::decimal(38, 6) as valid_arr")
     verdict = quarantine_gate(con, Decimal("0.3"), 1)
     assert verdict.passed
     assert (verdict.rows, verdict.arr, verdict.unvalued_rows) == (3, Decimal("0.3"), 1)

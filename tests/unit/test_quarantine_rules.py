@@ -1,4 +1,7 @@
-"""Every row rule of contracts.md, one reason code at a time."""
+"""Every row rule of contracts.md, one reason code at a time.
+
+The customer-level rules (missing_fx_rate, negative_customer_arr) and what a quarantined row is
+worth are dbt's: tests/integration/test_quarantine_in_dbt.py."""
 
 from datetime import date
 from decimal import Decimal
@@ -18,7 +21,16 @@ def quarantine_of(charges, accounts=None, rates=None, context=CONTEXT) -> pl.Dat
         landed("crm_accounts", accounts if accounts is not None else [account()]),
         landed("fx_rates", rates if rates is not None else [rate()]),
         context,
-    ).table
+    ).rejects
+
+
+def checked_of(charges, accounts=None, rates=None, context=CONTEXT) -> dict[str, pl.DataFrame]:
+    return build_quarantine(
+        landed("billing_charges", charges),
+        landed("crm_accounts", accounts if accounts is not None else [account()]),
+        landed("fx_rates", rates if rates is not None else [rate()]),
+        context,
+    ).checked
 
 
 def test_a_valid_delivery_has_an_empty_quarantine():
@@ -118,73 +130,6 @@ def test_raw_values_are_kept_as_received():
     assert table["reason"][0] == "bad_amount"
 
 
-def test_quarantined_arr_at_stake_is_the_annualised_amount_in_reporting_currency():
-    rows = [charge(account_id="A404", amount="300.00", billing_period_months="3")]
-    table = quarantine_of(rows)
-    assert table["reason"][0] == "unknown_account"
-    assert table["arr_at_stake"][0] == Decimal("1200.000000")
-
-
-def test_a_foreign_quarantined_charge_is_valued_at_the_rate_of_its_last_day():
-    rows = [
-        charge(account_id="A404", currency="EUR", amount="100.00", effective_end="2026-03-01"),
-    ]
-    rates = [
-        rate(rate_date="2025-12-31", rate_to_reporting="1.10"),
-        rate(rate_date="2026-03-01", rate_to_reporting="2.00"),
-    ]
-    table = quarantine_of(rows, rates=rates)
-    # Last day in force is 2026-02-28: the 2025-12-31 rate applies. 100 x 12 x 1.10.
-    assert table["arr_at_stake"][0] == Decimal("1320.000000")
-
-
-def test_a_charge_starting_after_as_of_puts_no_arr_at_stake():
-    table = quarantine_of([charge(account_id="A404", effective_start="2026-10-01")])
-    assert table["arr_at_stake"][0] == Decimal("0")
-
-
-def test_one_time_rows_carry_no_arr_and_need_no_fx_rate():
-    rows = [charge(charge_type="one_time", currency="CHF")]
-    assert quarantine_of(rows).is_empty()
-
-
-def test_a_foreign_charge_without_a_rate_at_its_first_snapshot_is_missing_fx_rate():
-    # In force from 2025-10-01: first snapshot 2025-12-31; the only EUR rate is from 2026-01-05.
-    rows = [charge(currency="EUR", effective_start="2025-10-01")]
-    table = quarantine_of(rows, rates=[rate(rate_date="2026-01-05")])
-    assert table["reason"].to_list() == ["missing_fx_rate"]
-    assert table["detail"][0] == (
-        "no EUR rate on or before 2025-12-31, a snapshot at which the charge is in force"
-    )
-
-
-def test_a_rate_on_the_snapshot_date_is_enough():
-    rows = [charge(currency="EUR", effective_start="2025-10-01")]
-    assert quarantine_of(rows, rates=[rate(rate_date="2025-12-31")]).is_empty()
-
-
-def test_a_customer_negative_at_a_snapshot_loses_all_its_arr_rows():
-    rows = [
-        charge(charge_id="C1", amount="100"),
-        charge(charge_id="C2", plan="Discount", amount="-150", effective_end="2026-04-01"),
-        charge(charge_id="C3", charge_type="one_time", amount="50"),
-    ]
-    table = quarantine_of(rows)
-    assert table.select("row_number", "reason").rows() == [
-        (1, "negative_customer_arr"),
-        (2, "negative_customer_arr"),
-    ]
-    assert table["detail"][0] == (
-        "customer A1 has negative ARR -600.00 at the 2026-03-31 snapshot, "
-        "converted at the 2026-03-31 rates"
-    )
-
-
-def test_a_discount_smaller_than_the_charge_is_valid():
-    rows = [charge(amount="100"), charge(charge_id="C2", plan="Discount", amount="-40")]
-    assert quarantine_of(rows).is_empty()
-
-
 def test_an_account_without_id_is_quarantined_and_charges_naming_it_are_unknown():
     table = quarantine_of([charge()], accounts=[account(account_id=None)])
     assert table.select("extract", "reason", "detail").rows() == [
@@ -261,51 +206,13 @@ def test_a_broken_fx_rate_is_quarantined(reason, rates, rows):
     assert table["row_number"].to_list() == rows
 
 
-@pytest.mark.parametrize(
-    ("fields", "reason"),
-    [
-        ({"account_id": "A404", "amount": "abc"}, "bad_amount"),
-        ({"account_id": "A404", "billing_period_months": "x"}, "bad_billing_period"),
-        ({"account_id": "A404", "effective_start": "2026-02-30"}, "bad_date"),
-        ({"account_id": "A404", "charge_type": None}, "bad_charge_type"),
-        ({"account_id": "A404", "currency": "XXX"}, "unknown_currency"),
-        ({"currency": "CHF"}, "missing_fx_rate"),  # fx_rates has no CHF rate at all
-    ],
-)
-def test_revenue_that_cannot_be_valued_is_flagged_unvalued(fields, reason):
-    table = quarantine_of([charge(**fields)])
-    assert table.select("reason", "arr_at_stake", "unvalued").rows() == [(reason, Decimal(0), True)]
-
-
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"charge_type": "one_time", "amount": "abc"},  # readable as one_time: never revenue
-        {"amount": "abc", "effective_start": "2026-10-01"},  # not in force by as-of
-        {"amount": "abc", "effective_end": "2025-12-01"},  # never in force (end < start)
-    ],
-)
-def test_rows_that_carry_no_arr_by_as_of_are_not_unvalued(fields):
-    table = quarantine_of([charge(account_id="A404", **fields)])
-    assert table.select("arr_at_stake", "unvalued").rows() == [(Decimal(0), False)]
-
-
-def test_a_currency_with_only_later_rates_is_valued_at_its_first_rate():
-    # In force from 2025-10-01; the only EUR rate is from 2026-01-05: missing_fx_rate at the
-    # 2025-12-31 snapshot, but valued at that first rate: 100 x 12 x 1.10 = 1,320.
-    rows = [charge(currency="eur", amount="100", effective_start="2025-10-01")]
-    table = quarantine_of(rows, rates=[rate(rate_date="2026-01-05", currency="EUR")])
-    assert table.select("reason", "arr_at_stake", "unvalued").rows() == [
-        ("missing_fx_rate", Decimal("1320"), False)
-    ]
-
-
 def test_fx_rates_keep_eighteen_decimals_and_read_any_letter_case():
+    # Valued with its 18 decimals in dbt: tests/integration/test_quarantine_in_dbt.py.
     rates = [rate(currency="eur", rate_to_reporting="0.006849315068493151")]
-    rows = [charge(account_id="A404", currency="EUR", amount="1000000")]
-    table = quarantine_of(rows, rates=rates)
-    # 1,000,000 x 12 x 0.006849315068493151 = 82,191.780821917812 -> 82,191.780822.
-    assert table["arr_at_stake"].to_list() == [Decimal("82191.780822")]
+    checked = checked_of([charge(currency="EUR")], rates=rates)["fx_rates"]
+    assert checked.select("currency", "rate_to_reporting", "reason").rows() == [
+        ("EUR", Decimal("0.006849315068493151"), None)
+    ]
     too_precise = quarantine_of([charge()], rates=[rate(rate_to_reporting="0." + "0" * 18 + "1")])
     assert too_precise["detail"].to_list() == [
         "rate_to_reporting '0.0000000000000000001' has more than 18 decimal places"
@@ -315,34 +222,6 @@ def test_fx_rates_keep_eighteen_decimals_and_read_any_letter_case():
     ].to_list() == ["rate_to_reporting '0.000' is not a number > 0"]
     duplicates = quarantine_of([charge()], rates=[rate(currency="eur"), rate(currency="EUR")])
     assert set(duplicates["reason"]) == {"duplicate_fx_rate"}
-
-
-def test_negative_arr_in_a_cohort_comparison_quarantines_the_customer():
-    # 1,000 USD a month and a -900 EUR a month discount, both from 2025-01-01; the discount
-    # ends 2025-04-01. EUR is 1.00 until 2026-03-31, 1.20 after. The cohort snapshot
-    # 2025-03-31 is 12,000 - 10,800 = 1,200 at its own rate, at the next quarter's and at the
-    # TTM rate (2026-03-31), all 1.00; cohort retention restates it at every later quarter's
-    # rate, and at 2026-06-30's 1.20 it is 12,000 - 12,960 = -960.
-    rows = [
-        charge(charge_id="U", amount="1000", effective_start="2025-01-01"),
-        charge(
-            charge_id="D",
-            currency="EUR",
-            amount="-900",
-            effective_start="2025-01-01",
-            effective_end="2025-04-01",
-        ),
-    ]
-    rates = [
-        rate(rate_date="2024-12-31", rate_to_reporting="1.00"),
-        rate(rate_date="2026-04-01", rate_to_reporting="1.20"),
-    ]
-    table = quarantine_of(rows, rates=rates)
-    assert table["reason"].to_list() == ["negative_customer_arr"] * 2
-    assert table["detail"][0] == (
-        "customer A1 has negative ARR -960.00 at the 2025-03-31 snapshot, "
-        "converted at the 2026-06-30 rates"
-    )
 
 
 def test_the_checked_tables_carry_typed_values():

@@ -32,10 +32,7 @@ select
     pairs.customer_id,
     pairs.snapshot_index,
     pairs.rate_index,
-    cast(sum(
-        {{ to_reporting_currency('amounts.recurring_arr_local', 'rates.rate') }}
-        + {{ to_reporting_currency('amounts.usage_arr_local', 'rates.rate') }}
-    ) as {{ money_type() }}) as arr
+    {{ customer_arr('amounts', 'rates') }} as arr
 from pairs
 inner join {{ ref('int_product_snapshot_amounts') }} as amounts
     on amounts.customer_id = pairs.customer_id and amounts.snapshot_index = pairs.snapshot_index

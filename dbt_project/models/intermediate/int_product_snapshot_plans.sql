@@ -6,7 +6,7 @@ select distinct
     charges.product,
     charges.plan,
     quarters.quarter_index as snapshot_index
-from {{ ref('stg_billing__charges') }} as charges
+from {{ ref('int_billing_charges') }} as charges
 inner join {{ ref('int_customer_accounts') }} as accounts
     on accounts.account_id = charges.account_id
 inner join {{ ref('int_fiscal_quarters') }} as quarters

@@ -5,6 +5,7 @@
 -- value), at the rate of the last day on or before as-of that it is in force (the
 -- currency's first rate when it has none that early). It is unvalued when that cannot be
 -- done: charge type, dates, amount or period unreadable, currency unknown, or no rate at all.
+-- The quarantined rows are the row rules' rejects and the customer-level rules' exclusions.
 with rates as (
     select rate_date, currency, rate_to_reporting as rate
     from {{ ref('stg_fx__rates') }}
@@ -29,8 +30,10 @@ charges as (
             then cast({{ dbt.dateadd('day', -1, 'effective_end') }} as date)
             else {{ as_of_date() }}
         end as valued_at
-    from {{ source('raw', 'checked_billing_charges') }}
-    where reason is not null
+    from {{ source('raw', 'checked_billing_charges') }} as checked
+    left join {{ ref('int_charge_exclusions') }} as exclusions
+        on exclusions.source_row_number = checked._row_number
+    where checked.reason is not null or exclusions.source_row_number is not null
 ),
 
 latest as (

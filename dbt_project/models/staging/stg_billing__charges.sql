@@ -1,4 +1,3 @@
--- depends_on: {{ source('raw', 'quarantine') }}
 -- Valid billing charges, renamed: the rows of the checked table that passed every row rule
 -- (reason is null). The quarantine step parsed each value once (dates, DECIMAL amounts and
 -- quantities, whole months, upper-case currency codes); staging reads them as they are.

@@ -1,4 +1,3 @@
--- depends_on: {{ source('raw', 'quarantine') }}
 -- Valid CRM accounts, renamed: the rows of the checked table that passed every row rule
 -- (reason is null), with the ultimate parent the quarantine step's hierarchy walk found (the
 -- only walk: int_customer_accounts reads it). A blank parent (empty or only whitespace, TAB

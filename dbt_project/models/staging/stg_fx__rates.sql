@@ -1,4 +1,3 @@
--- depends_on: {{ source('raw', 'quarantine') }}
 -- Valid FX rates, renamed: the rows of the checked table that passed every row rule (reason
 -- is null), parsed once by the quarantine step (DATE, DECIMAL(30, 18), upper-case currency).
 select

@@ -1,0 +1,11 @@
+{{ config(materialized='table') }}
+-- Whether the delivery has any ARR to report (one row), read when dbt fails: a delivery
+-- without a recurring or usage charge in force at any reported snapshot is rejected, saying
+-- why (pipeline/gate.py, no_arr_rejection). Built from the intermediate models, so it exists
+-- even when the marts' tests fail on empty tables.
+select
+    (select min(effective_start)
+     from {{ ref('int_billing_charges') }}
+     where charge_type in ('recurring', 'usage')
+       and (effective_end is null or effective_end > effective_start)) as first_charge_start,
+    (select count(*) from {{ ref('int_product_snapshot_amounts') }}) > 0 as has_arr
