@@ -130,16 +130,17 @@ def _dbt_nodes_seconds(target: Path) -> float:
     return max(stamps) - min(stamps)
 
 
-def lower_bound_seconds(charges: Path, as_of: date) -> float:
-    """One scan of the charges: ARR per account per quarter snapshot, in DuckDB."""
+def lower_bound_seconds(charges: Path, warehouse: Path) -> float:
+    """One scan of the charges: ARR per account per quarter snapshot, in DuckDB. The
+    snapshots are the report's, read from the run's warehouse (int_fiscal_quarters)."""
     import duckdb
 
-    from pipeline.periods import reporting_quarters
-
+    with duckdb.connect(str(warehouse), read_only=True) as run:
+        snapshots = run.execute(
+            "select quarter_index, snapshot_date from main.int_fiscal_quarters order by 1"
+        ).fetchall()
     con = duckdb.connect()
-    first = con.execute(f"select min(cast(effective_start as date)) from '{charges}'").fetchall()
-    snapshots = [s for _, s in reporting_quarters(first[0][0], as_of)]
-    values = ", ".join(f"({i}, date '{s}')" for i, s in enumerate(snapshots))
+    values = ", ".join(f"({i}, date '{s}')" for i, s in snapshots)
     query = f"""
         select account_id, quarter_index,
                sum(cast(amount as decimal(18, 4)) * 12 / cast(billing_period_months as integer))
@@ -221,7 +222,7 @@ def measure(size: int, workdir: Path) -> dict:
     done.set()
     sampler.join()
     result = json.loads(timings.read_text())
-    lower = lower_bound_seconds(delivery / "billing_charges.parquet", AS_OF)
+    lower = lower_bound_seconds(delivery / "billing_charges.parquet", home / "warehouse.duckdb")
     stage_peaks = dict.fromkeys(STAGES, 0)
     for stage, begin, end in result["intervals"]:
         inside = [rss for at, rss in samples if begin <= at <= end]

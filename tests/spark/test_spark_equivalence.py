@@ -1,7 +1,7 @@
 """The same dbt models on Spark (dbt-spark, session mode) give the DuckDB results row for row.
 
 Run with `make test-spark` (installs the `spark` extra). The DuckDB pipeline lands and
-quarantines a generated delivery; its typed checked tables and quarantine are copied into a
+quarantines a generated delivery; its typed checked tables and rejects are copied into a
 local Spark catalog; dbt builds the models on the `spark` target in this process (session
 mode shares the SparkSession); both marts are then compared exactly.
 """
@@ -20,13 +20,13 @@ pytestmark = pytest.mark.spark
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="the spark extra is not installed")
 
 # What dbt reads: the typed checked tables (staging), the row rejects (the gated quarantine,
-# valued in dbt) and the Python step's quarantine (a source).
+# valued in dbt) and the landed charges (the raw values of the customer-level rules' rows).
 RAW_TABLES = (
     "checked_billing_charges",
     "checked_crm_accounts",
     "checked_fx_rates",
     "quarantine_rejects",
-    "quarantine",
+    "billing_charges",
 )
 COMPARED = {
     "fct_arr_movements": ["customer_id", "quarter_label"],

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read many times by int_charge_exclusions: computed once
 -- The fiscal quarter spine of every charge that passed the row rules (macros/fiscal.sql,
 -- fiscal_quarters), before the customer-level rules exclude any: the snapshots at which those
 -- rules (int_charge_exclusions) check that a charge can be converted and that a customer's
