@@ -60,7 +60,8 @@ QUANTITY_FORMAT = NumberFormat(integer_digits=14, decimals=4)
 RATE_FORMAT = NumberFormat(integer_digits=12, decimals=18)
 
 # Every reason a row can be quarantined for, by extract, in the order the rules apply. The
-# Great Expectations suite on raw.quarantine reads this list (validation.suite_definition).
+# Great Expectations suite on the quarantine (raw__quarantine, on dbt's model) reads this list
+# (validation.suite_definition).
 QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "billing_charges": (
         "missing_charge_id",
