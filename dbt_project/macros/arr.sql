@@ -1,4 +1,27 @@
 {#-
+  The recurring and usage charges of a charges relation with the customer each reports under
+  (int_customer_accounts: the rollup applied): what the ARR models and the customer-level
+  rules value.
+-#}
+{% macro arr_bearing_charges(charges) -%}
+select
+    charges.source_row_number,
+    accounts.customer_id,
+    charges.product,
+    charges.charge_type,
+    charges.currency,
+    charges.quantity,
+    charges.amount,
+    charges.billing_period_months,
+    charges.effective_start,
+    charges.effective_end
+from {{ charges }} as charges
+inner join {{ ref('int_customer_accounts') }} as accounts
+    on accounts.account_id = charges.account_id
+where charges.charge_type in ('recurring', 'usage')
+{%- endmacro %}
+
+{#-
   Each customer's recurring and usage ARR per product at each snapshot of `quarters`, in the
   charge currency (converted later, at the rate the comparison needs). `charges` carries
   customer_id, product, charge_type, currency, quantity, amount, billing_period_months,

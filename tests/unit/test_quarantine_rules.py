@@ -15,22 +15,21 @@ from tests.unit.factories import account, charge, landed, rate
 CONTEXT = RuleContext("USD", 1, date(2026, 9, 30))
 
 
-def quarantine_of(charges, accounts=None, rates=None, context=CONTEXT) -> pl.DataFrame:
+def rules_on(charges, accounts=None, rates=None, context=CONTEXT):
     return build_quarantine(
         landed("billing_charges", charges),
         landed("crm_accounts", accounts if accounts is not None else [account()]),
         landed("fx_rates", rates if rates is not None else [rate()]),
         context,
-    ).rejects
+    )
 
 
-def checked_of(charges, accounts=None, rates=None, context=CONTEXT) -> dict[str, pl.DataFrame]:
-    return build_quarantine(
-        landed("billing_charges", charges),
-        landed("crm_accounts", accounts if accounts is not None else [account()]),
-        landed("fx_rates", rates if rates is not None else [rate()]),
-        context,
-    ).checked
+def quarantine_of(charges, accounts=None, rates=None) -> pl.DataFrame:
+    return rules_on(charges, accounts, rates).rejects
+
+
+def checked_of(charges, accounts=None, rates=None) -> dict[str, pl.DataFrame]:
+    return rules_on(charges, accounts, rates).checked
 
 
 def test_a_valid_delivery_has_an_empty_quarantine():

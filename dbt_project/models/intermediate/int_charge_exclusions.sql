@@ -14,21 +14,7 @@
 --                          names the earliest such snapshot and rates.
 -- Only customers with a negative line can go below zero, so only their charges are valued.
 with charges as (
-    select
-        charges.source_row_number,
-        accounts.customer_id,
-        charges.product,
-        charges.charge_type,
-        charges.currency,
-        charges.quantity,
-        charges.amount,
-        charges.billing_period_months,
-        charges.effective_start,
-        charges.effective_end
-    from {{ ref('stg_billing__charges') }} as charges
-    inner join {{ ref('int_customer_accounts') }} as accounts
-        on accounts.account_id = charges.account_id
-    where charges.charge_type in ('recurring', 'usage')
+    {{ arr_bearing_charges(ref('stg_billing__charges')) }}
 ),
 
 quarters as (
