@@ -37,7 +37,7 @@ from pipeline.report_views import load_views
 from pipeline.restatements import PreviousReport, build_restatements
 from pipeline.retention import REPORT_TABLES
 from pipeline.settings import Settings
-from pipeline.validation import check_records, data_docs_dir
+from pipeline.validation import check_records, data_docs_dir, suite_runner
 from pipeline.warehouse import duckdb_config
 from pipeline.workbook import write_workbook
 
@@ -287,6 +287,8 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
         recorded = report_settings(settings, as_of, delivery)
         counts, restated = _write_outputs(settings, staging, note, recorded)
         docs = data_docs_dir(settings.home / "gx")
+        if (settings.home / "gx").exists():  # the checks ran: render their site once
+            docs = suite_runner(settings.home / "gx").build_docs()
         if docs.exists():
             shutil.copytree(docs, staging / "data_docs")
         validations = settings.home / "validations" / run_id

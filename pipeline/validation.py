@@ -369,6 +369,7 @@ class SuiteRunner:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         root.mkdir(parents=True, exist_ok=True)
+        self.root = root
         self._gx = gx
         self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -400,7 +401,9 @@ class SuiteRunner:
             gx.Checkpoint(
                 name=name,
                 validation_definitions=[validation],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+                # No Data Docs action: each one rebuilds the whole site. The site is built
+                # when a suite fails (so a blocked night shows why) and once when publishing.
+                actions=[],
                 result_format="SUMMARY",
             )
         )
@@ -413,6 +416,8 @@ class SuiteRunner:
         )
         result = next(iter(run.run_results.values())).to_json_dict()
         failures = [_failure(r) for r in result["results"] if not r["success"]]
+        if not result["success"]:
+            self.build_docs()
         return SuiteOutcome(
             suite=name,
             success=bool(result["success"]),
@@ -420,6 +425,12 @@ class SuiteRunner:
             failures=failures,
             result=result,
         )
+
+
+    def build_docs(self) -> Path:
+        """Render the Data Docs site from every validation stored so far; returns its folder."""
+        self.context.build_data_docs()
+        return data_docs_dir(self.root)
 
 
 @cache
