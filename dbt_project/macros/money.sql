@@ -55,6 +55,9 @@
           then {{ nearest }} - sign({{ high_part }}) * cast('0.000001' as decimal(7, 6))
           else {{ nearest }} end)
   {%- endset -%}
-  cast({{ truncated }} + round(({{ high_part }} - {{ truncated }}) + ({{ local_amount }}) * {{ low }}, 6)
-       as {{ money_type() }})
+  {#- At rate 1 (the reporting currency: most rows) the exact product is the amount itself:
+      round it to the millionth, half away from zero, as the general branch would. #}
+  cast(case when ({{ rate }}) = 1 then round({{ local_amount }}, 6)
+            else {{ truncated }} + round(({{ high_part }} - {{ truncated }}) + ({{ local_amount }}) * {{ low }}, 6)
+       end as {{ money_type() }})
 {%- endmacro %}
