@@ -33,6 +33,11 @@ th { background: #eef2f7; } td.text { text-align: left; }
 .chart { margin-bottom: 2rem; }
 """
 QUARANTINE_ROWS = 200
+WIDE = ' style="min-width: 18rem"'
+METHODS_NOTE = (
+    "The same customers and ARR, quoted the ways companies and benchmarks quote NRR. The "
+    "headline is ttm_cohort; every method, quarter and slice is in rpt_nrr_methods."
+)
 TEXT_LIMIT = 500
 
 
@@ -55,8 +60,11 @@ def _fmt(value, column: str) -> tuple[str, str]:
     return str(value), "text"
 
 
-def html_table(frame: pl.DataFrame, full_text_in: str = "marts.duckdb") -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+def html_table(
+    frame: pl.DataFrame, full_text_in: str = "marts.duckdb", wide: frozenset[str] = frozenset()
+) -> str:
+    """The frame as an HTML table; `wide` columns (long text) get room to read."""
+    head = "".join(f"<th{WIDE if c in wide else ''}>{html.escape(c)}</th>" for c in frame.columns)
     rows = []
     for values in frame.iter_rows():
         cells = []
@@ -184,7 +192,9 @@ def write_page(views: ReportViews, path: Path, title_note: str) -> None:
         for label, value, kind in views.summary
     )
     quarantine, quarantine_note = first_rows(views.quarantine.drop("raw_record"), QUARANTINE_ROWS)
+    methods_title = f"NRR methods side by side, {views.headline_quarter}, all customers"
     sections = [
+        (methods_title, views.methods.drop("quarter_label")),
         ("NRR by quarter and slice", views.nrr),
         ("ARR bridge", views.bridge),
         ("Expansion by motion", views.motions),
@@ -198,13 +208,18 @@ def write_page(views: ReportViews, path: Path, title_note: str) -> None:
         ("Settings", views.settings),
     ]
     notes = {
+        methods_title: METHODS_NOTE,
         "Restatements since the previous report": views.restatements_note,
         "Quarantine": quarantine_note,
     }
     tables = "".join(
         f"<h2>{html.escape(title)}</h2>"
         + (f"<p>{html.escape(notes[title])}</p>" if notes.get(title) else "")
-        + html_table(frame, QUARANTINE_FILES if title == "Quarantine" else "marts.duckdb")
+        + html_table(
+            frame,
+            QUARANTINE_FILES if title == "Quarantine" else "marts.duckdb",
+            frozenset({"definition"}),
+        )
         for title, frame in sections
     )
     path.write_text(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipeline.nrr_methods import NRR_METHODS
 from pipeline.retention import BLANK_SLICE_VALUE
 
 # NRR benchmark bands (lower bound inclusive).
@@ -89,6 +90,7 @@ class ReportViews:
     summary: list[tuple[str, object, str]]  # label, value, kind: text | money | percent
     bridge: pl.DataFrame
     nrr: pl.DataFrame
+    methods: pl.DataFrame  # every NRR method in the headline quarter, all customers
     motions: pl.DataFrame
     cohorts: dict[str, pl.DataFrame]
     top_expanding: pl.DataFrame
@@ -181,6 +183,12 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         ("Quarterly GRR", row.get("grr"), "percent"),
         (f"ARR at quarter end ({currency})", end_arr[0] if end_arr.len() else None, "money"),
     ]
+    methods = table(
+        f"""select quarter_label, method, nrr, grr, numerator_arr, denominator_arr,
+                   customers_in_base, retained_customers, definition
+            from rpt_nrr_methods
+            where quarter_label = '{quarter}' and dimension = 'all' and dimension_value = 'all'"""
+    )
     cohorts = table("select * from rpt_cohort_retention")
     settings = table("select * from report_settings")
     movers = table(f"""
@@ -205,6 +213,12 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
             "grr",
             "ttm_nrr",
             "ttm_grr",
+        ),
+        methods=methods.sort(
+            pl.col("method").replace_strict(
+                {m: i for i, m in enumerate(NRR_METHODS)}, default=len(NRR_METHODS)
+            ),
+            "method",
         ),
         motions=table(
             "select quarter_label, "

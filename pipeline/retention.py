@@ -34,6 +34,7 @@ SLICE_KEY = ("dimension", "dimension_value")
 REPORT_TABLES = {
     "rpt_nrr_quarterly": "quarter_start, dimension, dimension_value",
     "rpt_cohort_retention": "cohort_quarter, age, dimension, dimension_value",
+    "rpt_nrr_methods": "quarter_start, dimension, dimension_value, method",
 }
 
 
@@ -68,8 +69,46 @@ def _smaller(a: str, b: str) -> pl.Expr:
     return pl.when(pl.col(a) < pl.col(b)).then(pl.col(a)).otherwise(pl.col(b))
 
 
+def _decomposed(start: str = "starting_arr", end: str = "end_arr") -> dict[str, pl.Expr]:
+    """A member's end ARR against its start ARR as expansion (end > start), contraction
+    (0 < end < start) and churn (end = 0: all of start), so that start + expansion -
+    contraction - churn = end exactly, and start - contraction - churn = min(start, end)."""
+    zero = pl.lit(0).cast(MONEY)
+    s, e = pl.col(start), pl.col(end)
+    return {
+        "expansion_arr": pl.when(e > s).then(e - s).otherwise(zero),
+        "contraction_arr": pl.when((e > 0) & (e < s)).then(s - e).otherwise(zero),
+        "churn_arr": pl.when(e == 0).then(s).otherwise(zero),
+    }
+
+
 def _with_quarter_index(movements: pl.LazyFrame, quarters: pl.LazyFrame) -> pl.LazyFrame:
     return movements.join(quarters.select("quarter_label", "quarter_index"), on="quarter_label")
+
+
+def ttm_pairs(
+    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+) -> pl.LazyFrame:
+    """customer_id, quarter_index, base_arr, end_arr, kept_arr: every customer with ARR > 0
+    four quarters before q (var ttm_lookback_quarters), its ARR then (base_arr) and at q
+    (end_arr, 0 when it has none), both at q's rate, and the smaller of the two (kept_arr).
+
+    The base of TTM NRR/GRR and of the TTM methods of rpt_nrr_methods."""
+    lookback = ttm_lookback_quarters()
+    year_ago = restated.filter(
+        (pl.col("rate_index") == pl.col("snapshot_index") + lookback) & (pl.col("arr") > 0)
+    ).select("customer_id", pl.col("rate_index").alias("quarter_index"), base_arr="arr")
+    return (
+        year_ago.join(
+            _with_quarter_index(movements, quarters).select(
+                "customer_id", "quarter_index", "end_arr"
+            ),
+            on=["customer_id", "quarter_index"],
+            how="left",
+        )
+        .with_columns(pl.col("end_arr").fill_null(pl.lit(0).cast(MONEY)))
+        .with_columns(kept_arr=_smaller("end_arr", "base_arr"))
+    )
 
 
 def nrr_quarterly(
@@ -87,7 +126,6 @@ def nrr_quarterly(
     sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0, TTM GRR = sum min(ARR(q),
     ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate (4: var ttm_lookback_quarters).
     """
-    indexed = _with_quarter_index(movements, quarters)
     slices = customer_slices(movements)
     quarterly = _with_quarter_index(bridge, quarters).select(
         "quarter_index",
@@ -97,18 +135,8 @@ def nrr_quarterly(
         contraction_arr=pl.col("contraction_arr"),
         churn_arr=pl.col("churn_arr"),
     )
-    lookback = ttm_lookback_quarters()
-    year_ago = restated.filter(
-        (pl.col("rate_index") == pl.col("snapshot_index") + lookback) & (pl.col("arr") > 0)
-    ).select("customer_id", pl.col("rate_index").alias("quarter_index"), base_arr="arr")
     ttm = (
-        year_ago.join(
-            indexed.select("customer_id", "quarter_index", "end_arr"),
-            on=["customer_id", "quarter_index"],
-            how="left",
-        )
-        .with_columns(pl.col("end_arr").fill_null(pl.lit(0).cast(MONEY)))
-        .with_columns(kept_arr=_smaller("end_arr", "base_arr"))
+        ttm_pairs(movements, quarters, restated)
         .join(slices, on="customer_id")
         .group_by("quarter_index", *SLICE_KEY)
         .agg(
@@ -144,9 +172,21 @@ def cohort_retention(
     """rpt_cohort_retention: one row per cohort, slice with a member, and age 0..last quarter.
 
     starting_arr is the cohort's ARR at its first snapshot restated at each age's rate, so
-    net, gross and logo retention compare like with like.
+    net, gross and logo retention compare like with like. Each member's ARR at age p against
+    its starting ARR (both at the rate of k+p) is split into expansion_arr, contraction_arr
+    and churn_arr, so arr = starting_arr + expansion_arr - contraction_arr - churn_arr on
+    every row; reactivated_customers are members with ARR > 0 at k+p after a zero snapshot
+    since k.
     """
     indexed = _with_quarter_index(movements, quarters)
+    # A customer's first zero snapshot after its cohort's: the first movement row ending at 0
+    # (a churn row; rows exist only where start or end is > 0, and the snapshot before the
+    # first zero after k is > 0).
+    first_zero = (
+        indexed.filter(pl.col("end_arr") == 0)
+        .group_by("customer_id")
+        .agg(first_zero_index=pl.col("quarter_index").min())
+    )
     members = (
         indexed.group_by("customer_id")
         .agg(pl.col("cohort_quarter").first())
@@ -177,10 +217,15 @@ def cohort_retention(
             on=["customer_id", "cohort_index", "quarter_index"],
             how="left",
         )
+        .join(first_zero, on="customer_id", how="left")
         .with_columns(
             pl.col("end_arr", "starting_arr").fill_null(pl.lit(0).cast(MONEY)),
         )
-        .with_columns(kept_arr=_smaller("end_arr", "starting_arr"))
+        .with_columns(kept_arr=_smaller("end_arr", "starting_arr"), **_decomposed())
+        .with_columns(
+            reactivated=(pl.col("end_arr") > 0)
+            & (pl.col("first_zero_index") < pl.col("quarter_index")).fill_null(False)
+        )
     )
     return (
         observed.join(customer_slices(movements), on="customer_id")
@@ -191,6 +236,10 @@ def cohort_retention(
             starting_arr=pl.col("starting_arr").sum(),
             arr=pl.col("end_arr").sum(),
             retained_arr=pl.col("kept_arr").sum(),
+            expansion_arr=pl.col("expansion_arr").sum(),
+            contraction_arr=pl.col("contraction_arr").sum(),
+            churn_arr=pl.col("churn_arr").sum(),
+            reactivated_customers=pl.col("reactivated").sum().cast(pl.Int64),
         )
         .join(
             quarters.select("quarter_index", "quarter_label", "snapshot_date"), on="quarter_index"
@@ -209,6 +258,10 @@ def cohort_retention(
             net_retention=_ratio(pl.col("arr"), pl.col("starting_arr")),
             gross_retention=_ratio(pl.col("retained_arr"), pl.col("starting_arr")),
             logo_retention=_ratio(pl.col("active_customers"), pl.col("customers")),
+            expansion_arr=pl.col("expansion_arr").cast(MONEY),
+            contraction_arr=pl.col("contraction_arr").cast(MONEY),
+            churn_arr=pl.col("churn_arr").cast(MONEY),
+            reactivated_customers=pl.col("reactivated_customers"),
         )
         .sort("cohort_quarter", "age", *SLICE_KEY)
     )

@@ -44,6 +44,9 @@ class Settings:
     max_file_bytes: int = 4 * GIB
     max_row_bytes: int = 16 * MIB
     share_with: str = "owner"
+    # rpt_nrr_methods' ttm_cohort_min_arr: the TTM cohort of customers whose ARR four quarters
+    # back (at the quarter's rate) is at least this, in the reporting currency.
+    method_min_arr: Decimal = Decimal("10000")
 
     def __post_init__(self) -> None:
         # Absolute paths: a report's recorded settings must not depend on the working directory.
@@ -75,6 +78,8 @@ class Settings:
                 "Use a date up to today (NRR_FUTURE_TOLERANCE_DAYS allows "
                 f"{self.future_tolerance_days} day(s) for time zones)."
             )
+        if self.method_min_arr < 0:
+            raise SettingsError("NRR_METHOD_MIN_ARR must be >= 0")
         if self.share_with not in SHARING_MODES:
             raise SettingsError(
                 f"NRR_SHARE_WITH must be one of {', '.join(SHARING_MODES)}, got {self.share_with!r}"
@@ -149,6 +154,12 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(
             "NRR_QUARANTINE_UNVALUED_ROWS_THRESHOLD must be a whole number of rows"
         ) from exc
+    try:
+        method_min_arr = Decimal(env.get("NRR_METHOD_MIN_ARR", "10000"))
+    except InvalidOperation as exc:
+        raise SettingsError("NRR_METHOD_MIN_ARR must be a number") from exc
+    if not method_min_arr.is_finite():
+        raise SettingsError("NRR_METHOD_MIN_ARR must be a number")
     as_of = env.get("NRR_AS_OF") or None
     return Settings(
         extracts_dir=Path(env.get("NRR_EXTRACTS_DIR", "./extracts")),
@@ -167,6 +178,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_file_bytes=parse_size("NRR_MAX_FILE_BYTES", env.get("NRR_MAX_FILE_BYTES", "4GiB")),
         max_row_bytes=parse_size("NRR_MAX_ROW_BYTES", env.get("NRR_MAX_ROW_BYTES", "16MiB")),
         share_with=env.get("NRR_SHARE_WITH", "owner"),
+        method_min_arr=method_min_arr,
     )
 
 

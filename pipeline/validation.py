@@ -28,6 +28,7 @@ import pandas as pd
 from pipeline.contracts import QUARANTINE_REASONS
 from pipeline.dbt_project import slice_dimensions
 from pipeline.landing import append_line, read_json_lines
+from pipeline.nrr_methods import NRR_METHODS
 from pipeline.restatements import PreviousReport, incomparable_settings, previous_settings
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
@@ -45,6 +46,7 @@ def suite_lists() -> dict[str, list[str]]:
         "$QUARANTINE_REASONS": sorted(
             {r for reasons in QUARANTINE_REASONS.values() for r in reasons}
         ),
+        "$NRR_METHODS": list(NRR_METHODS),
         "$SLICE_DIMENSIONS": list(slice_dimensions()),
         "$DIMENSIONS": ["all", *slice_dimensions()],
     }
@@ -172,6 +174,17 @@ full outer join bridge
     and bridge.dimension = report.dimension
     and bridge.dimension_value = report.dimension_value
 order by coalesce(report.quarter_start, bridge.quarter_start), 2, 3
+"""
+
+# rpt_cohort_retention: per row, arr - (starting_arr + expansion_arr - contraction_arr -
+# churn_arr), computed exactly on the DECIMAL columns; a double only afterwards, so any gap,
+# even a millionth, stays non-zero.
+COHORT_DECOMPOSITION_QUERY = """
+select cohort_quarter, age, dimension, dimension_value,
+       cast(arr - (starting_arr + expansion_arr - contraction_arr - churn_arr) as double)
+           as decomposition_gap
+from main.rpt_cohort_retention
+order by cohort_quarter, age, dimension, dimension_value
 """
 
 # A published table may shrink by at most this share of the previous report's rows: more

@@ -114,6 +114,7 @@ def write_workbook(views: ReportViews, path: Path, currency: str) -> None:
     summary.freeze_panes(2, 0)
 
     _write_table(book, "NRR by quarter", views.nrr, fmt)
+    _write_table(book, "Methods", views.methods, fmt, {"method": 24, "definition": 100})
     _write_table(book, "ARR bridge", views.bridge, fmt)
     _write_table(book, "Expansion by motion", views.motions, fmt)
     for name, triangle in views.cohorts.items():

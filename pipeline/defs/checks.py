@@ -1,10 +1,10 @@
 """One factory turns each Great Expectations suite into a blocking Dagster asset check.
 
 A suite checks one asset and validates one small frame: a warehouse table's values only of
-the columns its expectations read (the raw extracts, the quarantine, the two reports), or an
-aggregate built in DuckDB (the bridge's identities, the report against the bridge, row counts
-against the previous report). Row-level invariants of the dbt marts are dbt tests, which
-dagster-dbt shows as asset checks of their own.
+the columns its expectations read (the raw extracts, the quarantine, the reports), or a frame
+built in DuckDB (the bridge's identities, the report against the bridge, the cohorts' exact
+decomposition, row counts against the previous report). Row-level invariants of the dbt
+marts are dbt tests, which dagster-dbt shows as asset checks of their own.
 """
 
 from collections.abc import Callable
@@ -20,6 +20,7 @@ from pipeline.publishing import portable_record, previous_report, published_tabl
 from pipeline.settings import Settings
 from pipeline.validation import (
     BRIDGE_SUMS_QUERY,
+    COHORT_DECOMPOSITION_QUERY,
     REPORT_AGREES_QUERY,
     read_frame,
     record_outcome,
@@ -96,6 +97,14 @@ SUITE_CHECKS = (
         "rpt_cohort_retention",
         dg.AssetKey("rpt_cohort_retention"),
         table_frame("main.rpt_cohort_retention"),
+    ),
+    SuiteCheck(
+        "rpt_cohort_retention__decomposes",
+        dg.AssetKey("rpt_cohort_retention"),
+        query_frame(COHORT_DECOMPOSITION_QUERY),
+    ),
+    SuiteCheck(
+        "rpt_nrr_methods", dg.AssetKey("rpt_nrr_methods"), table_frame("main.rpt_nrr_methods")
     ),
     SuiteCheck("report__row_counts", dg.AssetKey("rpt_nrr_quarterly"), row_counts),
 )

@@ -9,6 +9,7 @@ from pipeline.dbt_project import published_marts
 from pipeline.defs.dbt import prepare_manifest
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.defs.resources import NrrSettingsResource
+from pipeline.nrr_methods import nrr_methods
 from pipeline.publishing import publish_report
 from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly
 from pipeline.warehouse import loaded_delivery_date, run_as_of, warehouse
@@ -37,13 +38,20 @@ RETENTION_INPUTS = [
             "rpt_cohort_retention",
             deps=RETENTION_INPUTS,
             group_name=REPORTS_GROUP,
-            description="Net, gross and logo retention per cohort, age and slice.",
+            description="Net, gross and logo retention per cohort, age and slice, with the "
+            "cohort's ARR split into expansion, contraction and churn.",
+        ),
+        dg.AssetSpec(
+            "rpt_nrr_methods",
+            deps=RETENTION_INPUTS,
+            group_name=REPORTS_GROUP,
+            description="Every NRR method side by side per quarter and slice, with its definition.",
         ),
     ],
     name="retention_reports",
 )
 def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
-    """Read the marts once, compute both reports in one Polars collect, write them back."""
+    """Read the marts once, compute the reports in one Polars collect, write them back."""
     settings = nrr.settings()
     with warehouse(settings) as con:
         marts = {key.path[-1]: scan_table(con, f"main.{key.path[-1]}") for key in RETENTION_INPUTS}
@@ -51,16 +59,23 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
         movements = marts["fct_arr_movements"]
         quarters = marts["int_fiscal_quarters"]
         restated = marts["int_customer_restated_arr"]
-        quarterly, cohorts = pl.collect_all(
-            [
-                nrr_quarterly(bridge, movements, quarters, restated),
-                cohort_retention(movements, quarters, restated),
-            ],
-            engine="streaming",
+        reports = {
+            "rpt_nrr_quarterly": nrr_quarterly(bridge, movements, quarters, restated),
+            "rpt_cohort_retention": cohort_retention(movements, quarters, restated),
+            "rpt_nrr_methods": nrr_methods(
+                bridge, movements, quarters, restated, settings.method_min_arr
+            ),
+        }
+        frames = dict(
+            zip(
+                REPORT_TABLES,
+                pl.collect_all([reports[name] for name in REPORT_TABLES], engine="streaming"),
+                strict=True,
+            )
         )
-        for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
+        for name, frame in frames.items():
             write_table(con, f"main.{name}", frame)
-    for name, frame in zip(REPORT_TABLES, (quarterly, cohorts), strict=True):
+    for name, frame in frames.items():
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": frame.height})
 
 

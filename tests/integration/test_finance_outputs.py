@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from pipeline.cli import EXIT_OK, main
+from pipeline.nrr_methods import NRR_METHODS
 from tests.integration.crafted import write_crafted_delivery
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,7 @@ def test_workbook_holds_real_numbers_with_formats(report):
     assert book.sheetnames == [
         "Summary",
         "NRR by quarter",
+        "Methods",
         "ARR bridge",
         "Expansion by motion",
         "Cohorts net",
@@ -59,6 +61,35 @@ def test_workbook_holds_real_numbers_with_formats(report):
     assert (end.value, end.number_format) == (48000, '#,##0.00 "USD"')
     assert bridge.freeze_panes == "B2"
     assert bridge.column_dimensions["A"].width >= 12
+
+
+def test_the_methods_sheet_shows_every_method_of_the_headline_quarter(report):
+    sheet = openpyxl.load_workbook(report / "nrr_report.xlsx")["Methods"]
+    header, *body = sheet.iter_rows()
+    columns = [c.value for c in header]
+    assert columns == [
+        "quarter_label",
+        "method",
+        "nrr",
+        "grr",
+        "numerator_arr",
+        "denominator_arr",
+        "customers_in_base",
+        "retained_customers",
+        "definition",
+    ]
+    rows = {row[1].value: {c: cell for c, cell in zip(columns, row, strict=True)} for row in body}
+    assert list(rows) == list(NRR_METHODS)  # in the declared order, headline first
+    assert {r["quarter_label"].value for r in rows.values()} == {"FY2026-Q2"}
+    # FY2026-Q2: S 60,000; P +2,400; S churns 14,400: 48,000 / 60,000 and 45,600 / 60,000.
+    bridge = rows["quarterly_bridge"]
+    assert (bridge["nrr"].value, bridge["nrr"].number_format) == (pytest.approx(0.8), "0.0%")
+    assert bridge["grr"].value == pytest.approx(0.76)
+    assert bridge["numerator_arr"].value == 48000
+    assert bridge["definition"].value.startswith("(S + E - C - Ch) / S")
+    # No quarter four back yet: the TTM methods have no base.
+    assert rows["ttm_cohort"]["nrr"].value is None
+    assert rows["logo_retention"]["customers_in_base"].value == 0
 
 
 def test_a_formula_like_crm_name_is_stored_as_text(report):
@@ -112,6 +143,11 @@ def test_the_page_renders_its_charts_without_errors_or_scripts(report, browser, 
     assert errors == []
     assert dialogs == []  # the account named <script>alert(1)</script> did not run
     assert [url for url in requests if not url.startswith("file:")] == []  # self-contained
+    methods = page.locator("h2", has_text="NRR methods side by side, FY2026-Q2")
+    assert methods.count() == 1
+    table = page.locator("h2:has-text('NRR methods side by side') + p + table")
+    assert table.locator("tbody tr").count() == len(NRR_METHODS)
+    assert table.locator("tbody tr").nth(1).locator("td").nth(1).inner_text() == "80.0%"
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 100_000

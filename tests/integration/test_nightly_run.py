@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.cli import EXIT_OK, EXIT_REJECTED, main
 from pipeline.landing import read_json_lines
+from pipeline.nrr_methods import NRR_METHODS
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +103,50 @@ def test_identities_hold_on_every_row_and_total(first_run):
         table(home, "fct_arr_bridge").filter(pl.col("dimension") == "all").sort("quarter_label")
     )
     assert all_slice["end_arr"].to_list() == totals["end_arr"].to_list()
+
+
+def test_the_methods_report_quotes_the_quarterly_reports_figures(first_run):
+    """quarterly_bridge and ttm_cohort are rpt_nrr_quarterly's nrr/grr and ttm_nrr/ttm_grr
+    to the last bit, on every quarter and slice of the generated delivery."""
+    home, _ = first_run
+    quarterly = table(home, "rpt_nrr_quarterly")
+    methods = table(home, "rpt_nrr_methods")
+    key = ["quarter_label", "dimension", "dimension_value"]
+    assert methods.height == quarterly.height * len(NRR_METHODS)
+    for method, nrr, grr in (
+        ("quarterly_bridge", "nrr", "grr"),
+        ("ttm_cohort", "ttm_nrr", "ttm_grr"),
+    ):
+        rows = methods.filter(pl.col("method") == method).select(*key, "nrr", "grr")
+        joined = quarterly.select(*key, nrr, grr).join(
+            rows, on=key, how="full", coalesce=True, suffix="_method"
+        )
+        assert joined.height == quarterly.height, method
+        ours = ("nrr_method", "grr_method") if method == "quarterly_bridge" else ("nrr", "grr")
+        theirs = (nrr, grr) if method == "ttm_cohort" else ("nrr", "grr")
+        for a, b in zip(ours, theirs, strict=True):
+            assert joined[a].to_list() == joined[b].to_list(), (method, a)
+    ttm = methods.filter(pl.col("method") == "ttm_cohort")
+    assert ttm["nrr"].drop_nulls().len() > 0  # the delivery has TTM figures to compare
+    assert (
+        ttm.select(pl.col("denominator_arr").alias("ttm_starting_arr"), *key)
+        .join(quarterly.select("ttm_starting_arr", *key), on=key)
+        .filter(pl.col("ttm_starting_arr") != pl.col("ttm_starting_arr_right"))
+        .is_empty()
+    )
+
+
+def test_cohort_arr_decomposes_exactly_on_every_row(first_run):
+    home, _ = first_run
+    cohorts = table(home, "rpt_cohort_retention")
+    parts = (
+        pl.col("starting_arr")
+        + pl.col("expansion_arr")
+        - pl.col("contraction_arr")
+        - pl.col("churn_arr")
+    )
+    assert cohorts.filter(pl.col("arr") != parts).is_empty()
+    assert cohorts["churn_arr"].sum() > 0 and cohorts["expansion_arr"].sum() > 0
 
 
 def test_cohort_never_changes_and_new_happens_once(first_run):

@@ -39,6 +39,7 @@ def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
         "fct_arr_bridge",
         "rpt_nrr_quarterly",
         "rpt_cohort_retention",
+        "rpt_nrr_methods",
         "quarantine",
         "report_settings",
     }
@@ -47,6 +48,7 @@ def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
         "fct_arr_bridge",
         "rpt_nrr_quarterly",
         "rpt_cohort_retention",
+        "rpt_nrr_methods",
         "quarantine",
     ):
         assert (
@@ -65,6 +67,8 @@ def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
         "rpt_nrr_quarterly",
         "rpt_nrr_quarterly__agrees_with_bridge",
         "rpt_cohort_retention",
+        "rpt_cohort_retention__decomposes",
+        "rpt_nrr_methods",
         "report__row_counts",
     }
     assert all(c["success"] for c in manifest["checks"])
@@ -211,6 +215,70 @@ def test_cohort_retention_matches_hand_computed_values(crafted_run):
         pytest.approx(24000 / 36000),
         pytest.approx(2 / 3),
     )
+
+
+def test_cohort_arr_decomposes_as_computed_by_hand(crafted_run):
+    _, home, _ = crafted_run
+    rows = published(
+        home,
+        """
+        select age, starting_arr, expansion_arr, contraction_arr, churn_arr, arr,
+               reactivated_customers
+        from rpt_cohort_retention where cohort_quarter = 'FY2025-Q3' and dimension = 'all'
+        order by age""",
+    )
+    d = Decimal
+    assert rows == [
+        (0, d(37200), d(0), d(0), d(0), d(37200), 0),
+        # At FY2025-Q4's rates (EUR 1.20): S 12,000 -> 14,400 (+2,400), P 12,000 -> 33,600
+        # (+21,600), E 14,400 -> 14,400.
+        (1, d(38400), d(24000), d(0), d(0), d(62400), 0),
+        (2, d(38400), d(24000), d(0), d(0), d(62400), 0),
+        # At EUR 1.00: S 12,000 churned; P 12,000 -> 36,000 (+24,000); E 12,000 flat.
+        (3, d(36000), d(24000), d(0), d(12000), d(48000), 0),
+        (4, d(36000), d(24000), d(0), d(12000), d(48000), 0),
+    ]
+
+
+def test_every_nrr_method_matches_hand_computed_values(crafted_run):
+    _, home, _ = crafted_run
+    rows = {
+        method: values
+        for method, *values in published(
+            home,
+            """
+            select method, nrr, grr, numerator_arr, denominator_arr, customers_in_base
+            from rpt_nrr_methods
+            where quarter_label = 'FY2026-Q3' and dimension = 'all'""",
+        )
+    }
+    d = Decimal
+    # Base: FY2025-Q3's S, P, E at FY2026-Q3's rates, 12,000 each; at FY2026-Q3 S has
+    # churned, P has 36,000 and E 12,000.
+    assert rows["ttm_cohort"] == [
+        pytest.approx(48000 / 36000),
+        pytest.approx(24000 / 36000),
+        d(48000),
+        d(36000),
+        3,
+    ]
+    # Every base customer has at least NRR_METHOD_MIN_ARR (10,000 by default).
+    assert rows["ttm_cohort_min_arr"] == rows["ttm_cohort"]
+    # P and E only (S churned): 48,000 / 24,000; each keeps at most its 12,000.
+    assert rows["reverse_cohort"] == [2.0, 1.0, d(48000), d(24000), 2]
+    assert rows["logo_retention"] == [pytest.approx(2 / 3), None, None, None, 3]
+    assert rows["quarterly_bridge"] == [1.0, 1.0, d(48000), d(48000), 2]
+    # FY2025-Q4 .. FY2026-Q3: 62,400/38,400 x 1 x 48,000/60,000 x 1 = 1.3; GRR 45,600/60,000.
+    assert rows["compounded_quarterly"] == [
+        pytest.approx(1.3),
+        pytest.approx(0.76),
+        None,
+        None,
+        None,
+    ]
+    assert rows["ttm_cohort_4q_average"] == [None, None, None, None, None]  # one TTM quarter
+    recorded = dict(published(home, "select name, value from report_settings"))
+    assert recorded["method_min_arr"] == "10000"
 
 
 def test_quarantined_arr_above_the_threshold_blocks_publishing(crafted_run, capsys):

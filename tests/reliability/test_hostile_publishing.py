@@ -92,6 +92,7 @@ def _views(quarantine: pl.DataFrame) -> ReportViews:
         summary=[("Headline quarter (latest complete)", "n/a", "text")],
         bridge=empty,
         nrr=nrr,
+        methods=empty,
         motions=empty,
         cohorts={"net": triangle, "gross": triangle, "logo": triangle},
         top_expanding=empty,

@@ -131,9 +131,13 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
 
 def bridge_frame(movements: pl.LazyFrame) -> pl.LazyFrame:
     """The bridge columns the reports read (fct_arr_bridge in dbt): movement amounts summed
-    per quarter and slice, all/all and each slice dimension."""
+    and customers counted per quarter and slice, all/all and each slice dimension."""
     return (
         movements.join(customer_slices(movements), on="customer_id")
         .group_by("quarter_label", *SLICE_KEY)
-        .agg(pl.col("start_arr", "expansion_arr", "contraction_arr", "churn_arr").sum())
+        .agg(
+            pl.col("start_arr", "expansion_arr", "contraction_arr", "churn_arr").sum(),
+            starting_customers=(pl.col("start_arr") > 0).sum().cast(pl.Int64),
+            churn_customers=(pl.col("movement") == "churn").sum().cast(pl.Int64),
+        )
     )

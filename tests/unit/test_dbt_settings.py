@@ -87,12 +87,29 @@ def test_the_settings_resource_is_the_settings(tmp_path):
         quarantine_arr_threshold=Decimal("12.50"),
         as_of=date(2026, 9, 30),
         max_row_bytes=1024,
+        method_min_arr=Decimal("2500.50"),
     )
     resource = NrrSettingsResource.from_settings(settings)
     assert resource.fiscal_year_start_month == 4
     assert resource.quarantine_arr_threshold == "12.50"
+    assert resource.method_min_arr == "2500.50"
     assert resource.settings() == settings
     # Configured by hand (dagster config): the unset settings take Settings' defaults.
     assert NrrSettingsResource(home=str(tmp_path), extracts_dir=str(tmp_path)).settings() == (
         Settings(home=tmp_path, extracts_dir=tmp_path)
     )
+
+
+def test_the_methods_minimum_arr_is_a_setting():
+    from decimal import Decimal
+
+    import pytest
+
+    from pipeline.settings import SettingsError, settings_from_env
+
+    assert settings_from_env({}).method_min_arr == Decimal("10000")
+    assert settings_from_env({"NRR_METHOD_MIN_ARR": "2500.50"}).method_min_arr == Decimal("2500.50")
+    assert settings_from_env({}).as_record()["method_min_arr"] == "10000"  # as reports stamp it
+    for bad in ("ten thousand", "NaN", "-1"):
+        with pytest.raises(SettingsError, match="NRR_METHOD_MIN_ARR must be"):
+            settings_from_env({"NRR_METHOD_MIN_ARR": bad})

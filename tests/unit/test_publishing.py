@@ -253,6 +253,10 @@ def test_published_tables_are_the_marts_marked_published_the_reports_and_the_qua
             "main.rpt_cohort_retention",
             "cohort_quarter, age, dimension, dimension_value",
         ),
+        "rpt_nrr_methods": (
+            "main.rpt_nrr_methods",
+            "quarter_start, dimension, dimension_value, method",
+        ),
         "quarantine": ("main.quarantine", "extract, row_number"),
     }
     # A new published mart is its .sql and its .yml: the manifest's meta is all it takes.

@@ -11,6 +11,7 @@ import pytest
 from pipeline.restatements import PreviousReport
 from pipeline.validation import (
     BRIDGE_SUMS_QUERY,
+    COHORT_DECOMPOSITION_QUERY,
     REPORT_AGREES_QUERY,
     SuiteRunner,
     check_records,
@@ -19,6 +20,7 @@ from pipeline.validation import (
     record_outcome,
     row_count_findings,
     row_count_frame,
+    validation_query,
 )
 
 
@@ -334,3 +336,139 @@ def test_publishing_reads_the_last_record_of_each_check(runner, tmp_path):
     ]
     saved = json.loads((tmp_path / "report__row_counts.json").read_text())
     assert saved["success"] is True  # the full result stays, published as evidence
+
+
+# rpt_nrr_methods and the cohort decomposition, on the reports of test_nrr_methods' history.
+def methods_and_cohorts(*mutations: str) -> duckdb.DuckDBPyConnection:
+    """A warehouse holding main.rpt_nrr_methods and main.rpt_cohort_retention as the Polars
+    reports compute them on test_nrr_methods' hand-made history, then the mutations."""
+    from pipeline.nrr_methods import nrr_methods
+    from pipeline.retention import cohort_retention
+    from tests.unit.histories import bridge_frame, history_frames
+    from tests.unit.test_nrr_methods import ARR, MIN_ARR, SEGMENTS
+
+    movements, quarters, restated = history_frames(ARR, SEGMENTS)
+    methods = nrr_methods(bridge_frame(movements), movements, quarters, restated, MIN_ARR)
+    cohorts = cohort_retention(movements, quarters, restated)
+    con = duckdb.connect()
+    for name, frame in (("rpt_nrr_methods", methods), ("rpt_cohort_retention", cohorts)):
+        con.register(f"{name}_frame", frame.collect().to_arrow())
+        con.execute(f"create table main.{name} as select * from {name}_frame")
+    for mutation in mutations:
+        con.execute(mutation)
+    return con
+
+
+def methods_frame(con):
+    columns = [row[:2] for row in con.execute("describe main.rpt_nrr_methods").fetchall()]
+    return read_frame(con, validation_query("rpt_nrr_methods", "main.rpt_nrr_methods", columns))
+
+
+def test_the_methods_suite_passes_on_the_report(runner):
+    outcome = runner.validate("rpt_nrr_methods", methods_frame(methods_and_cohorts()))
+    assert outcome.success, outcome.summary()
+    assert outcome.evaluated == 21
+
+
+@pytest.mark.parametrize(
+    ("mutation", "failures"),
+    [
+        (
+            "update rpt_nrr_methods set method = 'ttm_blended' where method = 'reverse_cohort'",
+            {
+                ("expect_column_values_to_be_in_set", "method"),
+                ("expect_column_distinct_values_to_equal_set", "method"),
+            },
+        ),
+        (
+            "delete from rpt_nrr_methods where method = 'logo_retention'",
+            {("expect_column_distinct_values_to_equal_set", "method")},
+        ),
+        (
+            # Enterprise at FY2025-Q1: A and B keep all 300 of their base (NRR 320 / 300).
+            "update rpt_nrr_methods set grr = 1.01 where method = 'ttm_cohort' and grr = 1",
+            {("expect_column_values_to_be_between", "grr")},
+        ),
+        (
+            "update rpt_nrr_methods set grr = nrr + 0.01"
+            " where method = 'reverse_cohort' and nrr < 0.9",
+            {("expect_column_pair_values_a_to_be_greater_than_b", "nrr vs grr")},
+        ),
+        # Logo retention is a share of customers, and has no gross form.
+        (
+            "update rpt_nrr_methods set nrr = 1.5 where method = 'logo_retention' and nrr = 1",
+            {("expect_column_values_to_be_between", "nrr")},
+        ),
+        (
+            "update rpt_nrr_methods set grr = 0.5 where method = 'logo_retention' and nrr = 1",
+            {("expect_column_values_to_be_null", "grr")},
+        ),
+        (
+            "update rpt_nrr_methods set retained_customers = customers_in_base + 1"
+            " where method = 'ttm_cohort' and customers_in_base > 0",
+            {
+                (
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    "customers_in_base vs retained_customers",
+                )
+            },
+        ),
+        (
+            "insert into rpt_nrr_methods select * from rpt_nrr_methods limit 1",
+            {
+                (
+                    "expect_compound_columns_to_be_unique",
+                    "quarter_label, dimension, dimension_value, method",
+                )
+            },
+        ),
+    ],
+)
+def test_the_methods_suite_fails_naming_what_broke(runner, mutation, failures):
+    outcome = runner.validate("rpt_nrr_methods", methods_frame(methods_and_cohorts(mutation)))
+    assert not outcome.success
+    assert failed(outcome) == failures
+
+
+def test_the_cohort_decomposition_suite_passes_when_the_parts_add_up(runner):
+    frame = read_frame(methods_and_cohorts(), COHORT_DECOMPOSITION_QUERY)
+    assert len(frame) > 0 and (frame["decomposition_gap"] == 0).all()
+    outcome = runner.validate("rpt_cohort_retention__decomposes", frame)
+    assert outcome.success, outcome.summary()
+
+
+def test_a_millionth_missing_from_a_cohorts_parts_fails_the_decomposition_suite(runner):
+    con = methods_and_cohorts(
+        "update rpt_cohort_retention set expansion_arr = expansion_arr - 0.000001"
+        " where cohort_quarter = 'FY2024-Q1' and age = 4 and dimension = 'all'"
+    )
+    outcome = runner.validate(
+        "rpt_cohort_retention__decomposes", read_frame(con, COHORT_DECOMPOSITION_QUERY)
+    )
+    assert not outcome.success
+    assert failed(outcome) == {("expect_column_values_to_be_between", "decomposition_gap")}
+    assert outcome.failures[0]["finding"].startswith("1 of ")
+
+
+def cohort_frame(con):
+    columns = [row[:2] for row in con.execute("describe main.rpt_cohort_retention").fetchall()]
+    query = validation_query("rpt_cohort_retention", "main.rpt_cohort_retention", columns)
+    return read_frame(con, query)
+
+
+def test_the_cohort_suite_checks_the_new_columns(runner):
+    outcome = runner.validate("rpt_cohort_retention", cohort_frame(methods_and_cohorts()))
+    assert outcome.success, outcome.summary()
+    broken = methods_and_cohorts(
+        "update rpt_cohort_retention set reactivated_customers = active_customers + 1"
+        " where age = 7 and dimension = 'all'",
+        "update rpt_cohort_retention set churn_arr = -1 where age = 2 and dimension = 'all'",
+    )
+    outcome = runner.validate("rpt_cohort_retention", cohort_frame(broken))
+    assert failed(outcome) == {
+        ("expect_column_values_to_be_between", "churn_arr"),
+        (
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            "active_customers vs reactivated_customers",
+        ),
+    }

@@ -11,6 +11,8 @@ from pipeline.dbt_project import slice_dimensions
 from pipeline.retention import cohort_retention, nrr_quarterly
 from tests.unit.histories import bridge_frame, history_frames
 
+d = Decimal
+
 
 def reports(arr, segments=None):
     movements, quarters, restated = history_frames(arr, segments)
@@ -168,6 +170,24 @@ def test_retention_properties_hold_on_random_histories(history):
     assert (cohorts["gross_retention"] <= 1 + 1e-12).all()
     assert (cohorts["gross_retention"] <= cohorts["net_retention"] + 1e-12).all()
     assert (cohorts["active_customers"] <= cohorts["customers"]).all()
+    # The decomposition adds up exactly on every row, and gross retention is its kept part.
+    decomposed = (
+        pl.col("starting_arr")
+        + pl.col("expansion_arr")
+        - pl.col("contraction_arr")
+        - pl.col("churn_arr")
+    )
+    assert cohorts.filter(pl.col("arr") != decomposed).is_empty()
+    kept = cohorts.filter(pl.col("starting_arr") > 0).select(
+        "gross_retention",
+        kept=(pl.col("starting_arr") - pl.col("contraction_arr") - pl.col("churn_arr")).cast(
+            pl.Float64
+        )
+        / pl.col("starting_arr").cast(pl.Float64),
+    )
+    assert kept["gross_retention"].to_list() == pytest.approx(kept["kept"].to_list())
+    assert (cohorts["reactivated_customers"] <= cohorts["active_customers"]).all()
+    assert (age_zero["reactivated_customers"] == 0).all()
 
 
 def test_a_segment_literally_named_blank_is_not_the_no_value_slice():
@@ -207,3 +227,85 @@ def test_the_reports_cut_by_the_declared_slice_dimensions_only(monkeypatch):
         pytest.approx(0.95),
         pytest.approx(0.75),
     )
+
+
+# Cohort decomposition. FY2024-Q1 cohort: A, B, C; FY2024-Q2 cohort: D. ARR by quarter index:
+#   A  100 100 120 150      expands
+#   B  200 200 100 100      contracts
+#   C   50   0   0  60      churns, comes back at 3
+#   D    0  80   0  40      new at 1, churns at 2, back at 3 (below its start)
+DECOMPOSED = {
+    "A": [100, 100, 120, 150],
+    "B": [200, 200, 100, 100],
+    "C": [50, 0, 0, 60],
+    "D": [0, 80, 0, 40],
+}
+
+
+def test_cohort_arr_is_split_into_expansion_contraction_and_churn():
+    _, cohorts = reports(DECOMPOSED)
+    rows = cohorts.filter(pl.col("dimension") == "all").select(
+        "cohort_quarter",
+        "age",
+        "starting_arr",
+        "expansion_arr",
+        "contraction_arr",
+        "churn_arr",
+        "arr",
+        "reactivated_customers",
+    )
+    assert rows.rows() == [
+        # FY2024-Q1: start A100 + B200 + C50 = 350.
+        ("FY2024-Q1", 0, d(350), d(0), d(0), d(0), d(350), 0),
+        # C churns: 350 - 50 = 300.
+        ("FY2024-Q1", 1, d(350), d(0), d(0), d(50), d(300), 0),
+        # A +20; B -100; C -50: 350 + 20 - 100 - 50 = 220.
+        ("FY2024-Q1", 2, d(350), d(20), d(100), d(50), d(220), 0),
+        # A +50; B -100; C back at 60 against its 50: +10, and reactivated (0 at 1 and 2):
+        # 350 + 60 - 100 - 0 = 310 = 150 + 100 + 60.
+        ("FY2024-Q1", 3, d(350), d(60), d(100), d(0), d(310), 1),
+        # FY2024-Q2: D 80.
+        ("FY2024-Q2", 0, d(80), d(0), d(0), d(0), d(80), 0),
+        ("FY2024-Q2", 1, d(80), d(0), d(0), d(80), d(0), 0),
+        # D back at 40 against its 80: a contraction of 40, reactivated.
+        ("FY2024-Q2", 2, d(80), d(0), d(40), d(0), d(40), 1),
+    ]
+    # Unchanged figures beside them: FY2024-Q1 at age 3 keeps A100 + B100 + C50 of 350.
+    q1 = cohorts.filter((pl.col("dimension") == "all") & (pl.col("cohort_quarter") == "FY2024-Q1"))
+    assert q1["gross_retention"][3] == pytest.approx(250 / 350)
+    assert q1["net_retention"][3] == pytest.approx(310 / 350)
+
+
+def test_reactivated_customers_count_members_back_after_a_zero_snapshot():
+    # R: 0 at 1, back at 2 and 3 (counted at both ages); F: never zero; Z: 0 at 2 and 3
+    # (not back); L: back at 3 only after two zero quarters.
+    _, cohorts = reports(
+        {"R": [10, 0, 10, 20], "F": [10, 5, 10, 10], "Z": [10, 10, 0, 0], "L": [10, 0, 0, 5]}
+    )
+    rows = cohorts.filter(pl.col("dimension") == "all")
+    assert rows.select("age", "active_customers", "reactivated_customers").rows() == [
+        (0, 4, 0),
+        (1, 2, 0),  # F, Z active; none back
+        (2, 2, 1),  # R back; F active
+        (3, 3, 2),  # R and L back; F active
+    ]
+
+
+def test_the_decomposition_compares_both_snapshots_at_the_later_rate():
+    # X: 1,000 EUR a year; EUR 0.10 at index 0 and 0.11 at index 1: ARR 100 then 110 USD,
+    # with nothing changed but the rate. Restated at index 1's rate its start is 110 too.
+    movements, quarters, restated = history_frames({"X": [100, 110]})
+    restated = pl.concat(
+        [
+            restated.filter(pl.col("rate_index") != 1),
+            pl.LazyFrame(
+                {"customer_id": ["X"], "snapshot_index": [0], "rate_index": [1], "arr": [d(110)]},
+                schema=restated.collect_schema(),
+            ),
+        ]
+    )
+    cohorts = cohort_retention(movements, quarters, restated).collect()
+    age_one = cohorts.filter((pl.col("dimension") == "all") & (pl.col("age") == 1))
+    assert age_one.select("starting_arr", "expansion_arr", "contraction_arr", "arr").rows() == [
+        (d(110), d(0), d(0), d(110))
+    ]

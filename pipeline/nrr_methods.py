@@ -1,0 +1,274 @@
+"""rpt_nrr_methods: the common ways of quoting NRR, side by side on the same data (issue 15).
+
+One row per quarter x slice of rpt_nrr_quarterly x method. Each method is a small named
+function returning the same columns per quarter index and slice (quarter_index, dimension,
+dimension_value, numerator_arr, denominator_arr, customers_in_base, retained_customers,
+nrr, grr), like functime's point metrics; `nrr_methods` puts them on one grid. The inputs are
+exactly those of rpt_nrr_quarterly (the bridge's S, E, C, Ch; int_customer_restated_arr's
+TTM pairs, in constant currency at q's rate), so `quarterly_bridge` and `ttm_cohort` are
+today's nrr/grr and ttm_nrr/ttm_grr, to the last bit. Money stays Decimal (only summed);
+ratios are floats. Definitions with worked examples: docs/definitions.md, "Retention methods".
+
+What the columns mean per method:
+- numerator_arr / denominator_arr: the two ARR sums whose ratio is `nrr`, for the methods
+  that are one ratio of money (quarterly_bridge, ttm_cohort, ttm_cohort_min_arr,
+  reverse_cohort). Null for ttm_cohort_4q_average and compounded_quarterly (a mean and a
+  product of four ratios: no single pair of sums gives them; the four quarters' sums are in
+  those quarters' ttm_cohort and quarterly_bridge rows) and for logo_retention (a ratio of
+  counts: retained_customers / customers_in_base). Null too where a TTM method has no base.
+- customers_in_base / retained_customers: the customers the ratio is over and those of them
+  with ARR > 0 at q (the quarter's end); null for the mean and the product; 0 for a TTM
+  method without a base.
+- grr: the gross form (the ARR kept, never more than each customer's base, over the base)
+  of quarterly_bridge, ttm_cohort, ttm_cohort_min_arr and reverse_cohort; the mean or product
+  of the GRRs for the mean and the product; null for logo_retention.
+
+The monthly method `ttm_weighted_monthly` (the denominator-weighted mean of the twelve monthly
+TTM ratios ending at the quarter's last month) comes with the monthly grain (issue 15, item 3):
+it needs monthly snapshots, which the marts do not have yet.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from pipeline.retention import (
+    MONEY,
+    QUARTER_COLUMNS,
+    SLICE_KEY,
+    _ratio,
+    _with_quarter_index,
+    customer_slices,
+    ttm_pairs,
+)
+
+# Every method, in the order people read them, with its one-line definition. The
+# rpt_nrr_methods suite's set of methods is this list (validation.suite_lists).
+# `{min_arr}` is NRR_METHOD_MIN_ARR.
+NRR_METHODS: dict[str, str] = {
+    "ttm_cohort": (
+        "sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0, both at q's rate; "
+        "GRR sum min(ARR(q), ARR(q-4)) / sum ARR(q-4). The headline."
+    ),
+    "quarterly_bridge": (
+        "(S + E - C - Ch) / S for the quarter, over customers with ARR at its start; "
+        "GRR (S - C - Ch) / S."
+    ),
+    "ttm_cohort_4q_average": (
+        "The mean of ttm_cohort NRR (and GRR) over q-3 .. q; none until all four exist."
+    ),
+    "compounded_quarterly": (
+        "The product of the quarterly_bridge NRRs (and GRRs) of q-3 .. q; none until all "
+        "four exist."
+    ),
+    "ttm_cohort_min_arr": (
+        "ttm_cohort over customers whose ARR(q-4), at q's rate, is at least {min_arr} "
+        "(NRR_METHOD_MIN_ARR, reporting currency)."
+    ),
+    "reverse_cohort": (
+        "sum ARR(q) / sum ARR(q-4) over customers with ARR > 0 at both q and q-4: churned "
+        "customers leave the base, so it flatters; GRR likewise."
+    ),
+    "logo_retention": (
+        "Customers with ARR > 0 at q among those with ARR > 0 at q-4 (a count); no GRR."
+    ),
+}
+# How many quarters the mean and the product span (q-3 .. q).
+WINDOW_QUARTERS = 4
+KEY = ("quarter_index", *SLICE_KEY)
+METHOD_COLUMNS = (
+    "numerator_arr",
+    "denominator_arr",
+    "customers_in_base",
+    "retained_customers",
+    "nrr",
+    "grr",
+)
+
+
+def definitions(min_arr: Decimal) -> dict[str, str]:
+    """The one-line definition of each method, NRR_METHOD_MIN_ARR filled in."""
+    return {m: text.replace("{min_arr}", f"{min_arr:,}") for m, text in NRR_METHODS.items()}
+
+
+def _method_frame(frame: pl.LazyFrame, **columns: pl.Expr) -> pl.LazyFrame:
+    """The method columns (missing ones null) with their types, after the key."""
+    types = {
+        "numerator_arr": MONEY,
+        "denominator_arr": MONEY,
+        "customers_in_base": pl.Int64,
+        "retained_customers": pl.Int64,
+        "nrr": pl.Float64,
+        "grr": pl.Float64,
+    }
+    return frame.select(
+        *KEY,
+        *[columns.get(c, pl.lit(None)).cast(t).alias(c) for c, t in types.items()],
+    )
+
+
+def bridge_totals(bridge: pl.LazyFrame, quarters: pl.LazyFrame) -> pl.LazyFrame:
+    """The bridge per quarter index and slice: the grid of rpt_nrr_quarterly."""
+    return _with_quarter_index(bridge, quarters)
+
+
+def sliced_ttm_pairs(
+    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+) -> pl.LazyFrame:
+    """retention.ttm_pairs in every slice of its customer."""
+    return ttm_pairs(movements, quarters, restated).join(
+        customer_slices(movements), on="customer_id"
+    )
+
+
+def quarterly_bridge(totals: pl.LazyFrame) -> pl.LazyFrame:
+    """(S + E - C - Ch) / S and (S - C - Ch) / S from the bridge; customers_in_base are the
+    customers with ARR at the start, retained_customers those of them not churned."""
+    s, e, c, ch = (
+        pl.col(n) for n in ("start_arr", "expansion_arr", "contraction_arr", "churn_arr")
+    )
+    return _method_frame(
+        totals,
+        numerator_arr=s + e - c - ch,
+        denominator_arr=s,
+        customers_in_base=pl.col("starting_customers"),
+        retained_customers=pl.col("starting_customers") - pl.col("churn_customers"),
+        nrr=_ratio(s + e - c - ch, s),
+        grr=_ratio(s - c - ch, s),
+    )
+
+
+def _cohort_ratios(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """sum end_arr / sum base_arr and sum kept_arr / sum base_arr over the pairs given."""
+    sums = pairs.group_by(KEY).agg(
+        numerator_arr=pl.col("end_arr").sum(),
+        denominator_arr=pl.col("base_arr").sum(),
+        kept_arr=pl.col("kept_arr").sum(),
+        customers_in_base=pl.len(),
+        retained_customers=(pl.col("end_arr") > 0).sum(),
+    )
+    return _method_frame(
+        sums,
+        numerator_arr=pl.col("numerator_arr"),
+        denominator_arr=pl.col("denominator_arr"),
+        customers_in_base=pl.col("customers_in_base"),
+        retained_customers=pl.col("retained_customers"),
+        nrr=_ratio(pl.col("numerator_arr"), pl.col("denominator_arr")),
+        grr=_ratio(pl.col("kept_arr"), pl.col("denominator_arr")),
+    )
+
+
+def ttm_cohort(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0 (rpt_nrr_quarterly's
+    ttm_nrr, ttm_grr)."""
+    return _cohort_ratios(pairs)
+
+
+def ttm_cohort_min_arr(pairs: pl.LazyFrame, min_arr: Decimal) -> pl.LazyFrame:
+    """ttm_cohort over customers with ARR(q-4) >= min_arr (at q's rate, as compared)."""
+    return _cohort_ratios(pairs.filter(pl.col("base_arr") >= pl.lit(min_arr).cast(MONEY)))
+
+
+def reverse_cohort(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """ttm_cohort over customers with ARR > 0 at both q and q-4: churned customers leave the
+    base, so its NRR is never below ttm_cohort's (it flatters)."""
+    return _cohort_ratios(pairs.filter(pl.col("end_arr") > 0))
+
+
+def logo_retention(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Customers with ARR > 0 at q among those with ARR > 0 at q-4; no money, no GRR."""
+    counts = pairs.group_by(KEY).agg(
+        customers_in_base=pl.len(), retained_customers=(pl.col("end_arr") > 0).sum()
+    )
+    return _method_frame(
+        counts,
+        customers_in_base=pl.col("customers_in_base"),
+        retained_customers=pl.col("retained_customers"),
+        nrr=_ratio(pl.col("retained_customers"), pl.col("customers_in_base")),
+    )
+
+
+def _over_window(ratios: pl.LazyFrame, combine: str) -> pl.LazyFrame:
+    """Per quarter index and slice of `ratios`, the mean or the product of nrr and of grr
+    over the WINDOW_QUARTERS quarters ending at it (oldest first, so the float result never
+    depends on row order); null unless the slice has the ratio in every one of them."""
+    window = ratios.select(*KEY, nrr_0="nrr", grr_0="grr")
+    for back in range(1, WINDOW_QUARTERS):
+        earlier = ratios.select(
+            (pl.col("quarter_index") + back).alias("quarter_index"),
+            *SLICE_KEY,
+            pl.col("nrr").alias(f"nrr_{back}"),
+            pl.col("grr").alias(f"grr_{back}"),
+        )
+        window = window.join(earlier, on=KEY, how="left")
+
+    def combined(ratio: str) -> pl.Expr:
+        values = [pl.col(f"{ratio}_{back}") for back in reversed(range(WINDOW_QUARTERS))]
+        if combine == "mean":
+            value = values[0]
+            for v in values[1:]:
+                value = value + v
+            return value / WINDOW_QUARTERS
+        value = values[0]
+        for v in values[1:]:
+            value = value * v
+        return value  # null when any quarter's ratio is null
+
+    return _method_frame(window, nrr=combined("nrr"), grr=combined("grr"))
+
+
+def ttm_cohort_4q_average(ttm: pl.LazyFrame) -> pl.LazyFrame:
+    """The mean of ttm_cohort's NRR (and GRR) over q-3 .. q (ttm: ttm_cohort's rows)."""
+    return _over_window(ttm, "mean")
+
+
+def compounded_quarterly(quarterly: pl.LazyFrame) -> pl.LazyFrame:
+    """The product of quarterly_bridge's NRRs (and GRRs) over q-3 .. q (quarterly: its rows)."""
+    return _over_window(quarterly, "product")
+
+
+def nrr_methods(
+    bridge: pl.LazyFrame,
+    movements: pl.LazyFrame,
+    quarters: pl.LazyFrame,
+    restated: pl.LazyFrame,
+    min_arr: Decimal,
+) -> pl.LazyFrame:
+    """rpt_nrr_methods: every method on the grid of rpt_nrr_quarterly (its quarters and
+    slices), one row per method, with its definition."""
+    totals = bridge_totals(bridge, quarters)
+    pairs = sliced_ttm_pairs(movements, quarters, restated)
+    grid = totals.select(KEY)
+    quarterly = quarterly_bridge(totals)
+    ttm = ttm_cohort(pairs)
+    computed = {
+        "ttm_cohort": ttm,
+        "quarterly_bridge": quarterly,
+        "ttm_cohort_4q_average": ttm_cohort_4q_average(grid.join(ttm, on=KEY, how="left")),
+        "compounded_quarterly": compounded_quarterly(quarterly),
+        "ttm_cohort_min_arr": ttm_cohort_min_arr(pairs, min_arr),
+        "reverse_cohort": reverse_cohort(pairs),
+        "logo_retention": logo_retention(pairs),
+    }
+    counted = {"ttm_cohort", "ttm_cohort_min_arr", "reverse_cohort", "logo_retention"}
+    texts = definitions(min_arr)
+    rows = [
+        grid.join(frame, on=KEY, how="left").with_columns(
+            *(
+                [pl.col("customers_in_base", "retained_customers").fill_null(0)]
+                if method in counted
+                else []
+            ),
+            method=pl.lit(method),
+            definition=pl.lit(texts[method]),
+        )
+        for method, frame in ((m, computed[m]) for m in NRR_METHODS)
+    ]
+    return (
+        pl.concat(rows)
+        .join(quarters, on="quarter_index")
+        .select(*QUARTER_COLUMNS, *SLICE_KEY, "method", *METHOD_COLUMNS, "definition")
+        .sort("quarter_start", *SLICE_KEY, "method")
+    )
