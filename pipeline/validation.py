@@ -439,7 +439,6 @@ class SuiteRunner:
             result=result,
         )
 
-
     def build_docs(self) -> Path:
         """Render the Data Docs site from every validation stored so far; returns its folder."""
         self.context.build_data_docs()
