@@ -23,7 +23,8 @@ quarters as (
 
 -- The first snapshot at or after a charge's start is its own quarter's (the snapshot of the
 -- as-of quarter is as-of: a later start is never in force); the charge is in force at some
--- snapshot when it is at that one.
+-- snapshot when it is at that one. Needed only for foreign-currency charges (missing_fx_rate)
+-- and negative lines (which make a customer a suspect).
 first_in_force as (
     select
         charges.*,
@@ -33,6 +34,7 @@ first_in_force as (
         on quarters.quarter_start = {{ fiscal_quarter_start('charges.effective_start') }}
         and charges.effective_start <= quarters.snapshot_date
         and (charges.effective_end is null or quarters.snapshot_date < charges.effective_end)
+    where charges.currency <> {{ reporting_currency() }} or charges.amount < 0
 ),
 
 first_rates as (
@@ -54,21 +56,23 @@ missing_fx as (
            or first_rates.first_rate_date > first_in_force.first_snapshot)
 ),
 
-convertible as (
-    select first_in_force.*
+-- Customers with a negative line in force at some snapshot (missing_fx_rate aside).
+suspects as (
+    select distinct first_in_force.customer_id
     from first_in_force
     left join missing_fx on missing_fx.source_row_number = first_in_force.source_row_number
-    where missing_fx.source_row_number is null
+    where first_in_force.amount < 0
+      and first_in_force.first_snapshot is not null
+      and missing_fx.source_row_number is null
 ),
 
+-- Their charges that the missing_fx_rate rule left: what negative_customer_arr values.
 suspect_charges as (
-    select convertible.*
-    from convertible
-    inner join (
-        select distinct customer_id from convertible
-        where amount < 0 and first_snapshot is not null
-    ) as suspects
-        on suspects.customer_id = convertible.customer_id
+    select charges.*
+    from charges
+    inner join suspects on suspects.customer_id = charges.customer_id
+    left join missing_fx on missing_fx.source_row_number = charges.source_row_number
+    where missing_fx.source_row_number is null
 ),
 
 amounts as (
@@ -120,10 +124,21 @@ pairs as (
     inner join quarters on quarters.quarter_index >= cohorts.cohort_index
 ),
 
+-- A snapshot whose amounts are all in the reporting currency has the same ARR at every rate
+-- (its own, already in `own`): only the snapshots holding a foreign amount are restated.
+foreign_snapshots as (
+    select distinct customer_id, snapshot_index
+    from amounts
+    where currency <> {{ reporting_currency() }}
+),
+
 restated as (
     select pairs.customer_id, pairs.snapshot_index, pairs.rate_index,
            {{ customer_arr('amounts', 'rates') }} as arr
     from pairs
+    inner join foreign_snapshots
+        on foreign_snapshots.customer_id = pairs.customer_id
+        and foreign_snapshots.snapshot_index = pairs.snapshot_index
     cross join last_quarter
     inner join amounts
         on amounts.customer_id = pairs.customer_id and amounts.snapshot_index = pairs.snapshot_index
@@ -171,11 +186,11 @@ from missing_fx
 union all
 
 select
-    convertible.source_row_number,
+    suspect_charges.source_row_number,
     'negative_customer_arr' as reason,
     {{ dbt.concat([
         "'customer '",
-        'convertible.customer_id',
+        'suspect_charges.customer_id',
         "' has negative ARR '",
         'cast(cast(first_negative.arr as decimal(38, 2)) as ' ~ dbt.type_string() ~ ')',
         "' at the '",
@@ -184,5 +199,5 @@ select
         'cast(first_negative.converted_at as ' ~ dbt.type_string() ~ ')',
         "' rates'",
     ]) }} as detail
-from convertible
-inner join first_negative on first_negative.customer_id = convertible.customer_id
+from suspect_charges
+inner join first_negative on first_negative.customer_id = suspect_charges.customer_id
