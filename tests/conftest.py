@@ -2,12 +2,14 @@
 
 import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 from pipeline.generate import GenerateOptions, generate  # noqa: E402
+from tests.shared_runs import copy_run, run_once  # noqa: E402
 
 SAMPLE_AS_OF = date(2026, 9, 30)
 
@@ -22,15 +24,34 @@ def pytest_collection_modifyitems(items):
 def sample_extracts(tmp_path_factory):
     """A 150-customer, 3-year delivery (with the generator's few broken rows)."""
     root = tmp_path_factory.mktemp("extracts")
-    generate(GenerateOptions(out=root, customers=150, seed=11, as_of=SAMPLE_AS_OF))
+    write_sample_delivery(root)
     return root
 
 
-@pytest.fixture(scope="session")
-def sample_home(sample_extracts, tmp_path_factory):
-    """A home that has run the sample delivery once (its warehouse holds every dbt model)."""
-    from pipeline.cli import EXIT_OK, main
+def write_sample_delivery(extracts: Path) -> None:
+    generate(GenerateOptions(out=extracts, customers=150, seed=11, as_of=SAMPLE_AS_OF))
 
-    home = tmp_path_factory.mktemp("sample-home") / "home"
-    assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
-    return home
+
+@pytest.fixture(scope="session")
+def sample_once(tmp_path_factory) -> tuple[Path, int]:
+    """The sample delivery run once in a fresh home, for the whole session (run_once)."""
+    return run_once(tmp_path_factory, "sample", write_sample_delivery)
+
+
+@pytest.fixture(scope="session")
+def sample_home(sample_once, tmp_path_factory):
+    """A home that has run the sample delivery once (its warehouse holds every dbt model)."""
+    from pipeline.cli import EXIT_OK
+
+    root, code = sample_once
+    assert code == EXIT_OK
+    return copy_run(root, tmp_path_factory.mktemp("sample-home")) / "home"
+
+
+@pytest.fixture(scope="session")
+def crafted_once(tmp_path_factory) -> tuple[Path, int]:
+    """The crafted delivery (tests/integration/crafted.py, 2026-09-30) run once in a fresh
+    home, for the whole session (run_once)."""
+    from tests.integration.crafted import write_crafted_delivery
+
+    return run_once(tmp_path_factory, "crafted", write_crafted_delivery)

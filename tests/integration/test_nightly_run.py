@@ -10,6 +10,7 @@ import pytest
 from pipeline.cli import EXIT_OK, EXIT_REJECTED, main
 from pipeline.landing import read_json_lines
 from pipeline.nrr_methods import NRR_METHODS
+from tests.shared_runs import copy_run
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +26,18 @@ def table(home, name: str) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def first_run(sample_extracts, tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    code = main(["run", "--extracts", str(sample_extracts), "--home", str(home)])
+def first_run(sample_once, tmp_path_factory):
+    """The sample delivery run in a fresh home: a copy of the session's run of it."""
+    root, code = sample_once
+    home = copy_run(root, tmp_path_factory.mktemp("first-run")) / "home"
     return home, code
+
+
+@pytest.fixture(scope="module")
+def sample_extracts(first_run):
+    """The sample delivery, where first_run's home recorded it (beside the home)."""
+    home, _ = first_run
+    return home.parent / "extracts"
 
 
 def test_run_succeeds_and_builds_the_marts(first_run):

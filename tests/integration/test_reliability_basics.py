@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.cli import EXIT_BUSY, EXIT_OK, main
 from tests.integration.crafted import write_crafted_delivery
+from tests.shared_runs import copy_run
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +46,13 @@ def test_a_second_run_on_the_same_home_fails_clearly_and_changes_nothing(tmp_pat
         holder.kill()
 
 
-def test_an_older_delivery_does_not_replace_a_newer_report_unless_forced(tmp_path, capsys):
+def test_an_older_delivery_does_not_replace_a_newer_report_unless_forced(
+    crafted_once, tmp_path, capsys
+):
     extracts, home = tmp_path / "extracts", tmp_path / "home"
-    write_crafted_delivery(extracts, "2026-09-30")
-    assert main(["run", "--extracts", str(extracts), "--home", str(home)]) == EXIT_OK
+    ran_in, code = crafted_once  # 2026-09-30 run once for the session: a copy of it
+    copy_run(ran_in, tmp_path)
+    assert code == EXIT_OK
     write_crafted_delivery(extracts, "2026-09-29")
     (home / "reports" / ".staging-crashed-run").mkdir()  # left by a killed publish
     code = main(
