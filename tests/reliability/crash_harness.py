@@ -1,6 +1,11 @@
 """Run `nrr run` and SIGKILL it at a chosen point, the way the OOM killer or a reboot would.
 
     python -m tests.reliability.crash_harness <point> <nrr run arguments...>
+    python -m tests.reliability.crash_harness --serve
+
+The second form is a fork server (see serve): one interpreter imports what a run imports, then
+forks a new process for each crash, which saves each crash the seconds of starting Python and
+importing Dagster, dbt's Dagster integration and Great Expectations.
 
 The process kills itself (no cleanup handlers, no finally blocks run) at:
 
@@ -16,9 +21,11 @@ The process kills itself (no cleanup handlers, no finally blocks run) at:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 DBT_EVENTS_BEFORE_KILL = 12
@@ -133,5 +140,52 @@ def main(argv: list[str]) -> int:
     return 100 + code
 
 
+def preload() -> None:
+    """Import what a run imports, without running anything (no thread, no connection, no
+    Polars thread pool is started, so forking afterwards is safe)."""
+    import dagster_dbt.core.dbt_cli_invocation  # noqa: F401
+
+    import pipeline.cli  # noqa: F401
+    import pipeline.definitions  # noqa: F401
+    from pipeline.validation import import_great_expectations
+
+    import_great_expectations()
+
+
+def serve() -> None:
+    """For each request on stdin, a JSON object {"point", "arguments", "log"}: fork, and in
+    the child run main([point, *arguments]) as a new process would (its stdout and stderr go
+    to the file `log`, stdin is /dev/null); answer the child's exit status on stdout as one
+    JSON line, as subprocess reports it (minus the signal number when a signal killed it)."""
+    preload()
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        _, status = os.waitpid(pid, 0)
+        answers.write(json.dumps(os.waitstatus_to_exitcode(status)) + "\n")
+
+
+def _child(request: dict) -> None:
+    code = 1
+    try:
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        code = main([request["point"], *request["arguments"]])
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        sys.exit(main(sys.argv[1:]))

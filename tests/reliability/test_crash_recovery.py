@@ -14,11 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -66,31 +69,42 @@ def uninterrupted_home(extracts, previous_home, tmp_path_factory) -> Path:
     return home
 
 
-def _crash(point: str, extracts: Path, home: Path, dbt_pid_file: Path) -> None:
-    process = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.reliability.crash_harness",
-            point,
-            "--extracts",
-            str(extracts),
-            "--home",
-            str(home),
-            "--delivery",
-            CURRENT,
-        ],
+@contextmanager
+def crash_harness(dbt_pid_file: Path) -> Iterator[subprocess.Popen]:
+    """The crash harness as a fork server: each crash is a process of its own, forked from
+    one that has already imported what a run imports (crash_harness.serve)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.crash_harness", "--serve"],
         cwd=REPO,
         env={**os.environ, "CRASH_DBT_PID_FILE": str(dbt_pid_file)},
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
-        timeout=300,
+        start_new_session=True,  # its group: the server, the run it forked and that run's dbt
     )
-    assert process.returncode == -signal.SIGKILL, (
-        point,
-        process.returncode,
-        process.stderr[-3000:],
-    )
+    try:
+        yield server
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(timeout=60)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def _crash(harness, point: str, extracts: Path, home: Path, log: Path) -> None:
+    arguments = ["--extracts", str(extracts), "--home", str(home), "--delivery", CURRENT]
+    request = {"point": point, "arguments": arguments, "log": str(log)}
+    harness.stdin.write(json.dumps(request) + "\n")
+    harness.stdin.flush()
+    answered, _, _ = select.select([harness.stdout], [], [], 300)
+    if not answered:
+        os.killpg(harness.pid, signal.SIGKILL)
+    returncode = json.loads(harness.stdout.readline()) if answered else "timed out"
+    output = log.read_text()[-3000:] if log.exists() else ""
+    assert returncode == -signal.SIGKILL, (point, returncode, output)
 
 
 def _tables(marts: Path) -> dict[str, list[tuple]]:
@@ -122,15 +136,16 @@ def test_a_chain_of_crashes_then_a_rerun_publishes_the_uninterrupted_result(
     previous_manifest = json.loads((home / "reports" / "latest" / "manifest.json").read_text())
     dbt_pid_file = tmp_path / "dbt.pid"
 
-    for point in CRASH_CHAIN:
-        _crash(point, extracts, home, dbt_pid_file)
-        _assert_previous_report_still_published(home, previous_manifest)
-        if point == "dbt":
-            dbt_pid = int(dbt_pid_file.read_text())
-            deadline = time.monotonic() + 30
-            while alive(dbt_pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert not alive(dbt_pid), "dbt outlived the killed run and holds the warehouse"
+    with crash_harness(dbt_pid_file) as harness:
+        for point in CRASH_CHAIN:
+            _crash(harness, point, extracts, home, tmp_path / f"{point}.log")
+            _assert_previous_report_still_published(home, previous_manifest)
+            if point == "dbt":
+                dbt_pid = int(dbt_pid_file.read_text())
+                deadline = time.monotonic() + 30
+                while alive(dbt_pid) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert not alive(dbt_pid), "dbt outlived the killed run and holds the warehouse"
 
     _run(extracts, home, CURRENT)
 
