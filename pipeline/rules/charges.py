@@ -34,28 +34,6 @@ from pipeline.rules.grammar import (
     readable_number,
 )
 
-CHECKED_CHARGE_COLUMNS = (
-    "_row_number",
-    "_source_file",
-    "_delivery_date",
-    "charge_id",
-    "account_id",
-    "customer_id",
-    "product",
-    "plan",
-    "charge_type",
-    "quantity_value",
-    "amount_value",
-    "currency_code",
-    "period_value",
-    "start",
-    "end",
-    "end_unreadable",
-    "currency_known",
-    "reason",
-    "detail",
-)
-
 # The checked billing_charges table as written to the warehouse: internal name -> column.
 TYPED_CHARGE_COLUMNS = {
     "_row_number": "_row_number",
@@ -80,6 +58,10 @@ TYPED_CHARGE_COLUMNS = {
     "reason": "reason",
     "detail": "detail",
 }
+
+
+# What check_charge_rows keeps, under its internal names.
+CHECKED_CHARGE_COLUMNS = tuple(TYPED_CHARGE_COLUMNS)
 
 
 def typed_charges(checked: pl.LazyFrame) -> pl.LazyFrame:

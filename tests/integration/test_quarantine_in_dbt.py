@@ -50,8 +50,7 @@ def test_quarantined_charges_are_valued_as_the_unit_tests_compute(tmp_path):
         rate(rate_date="2026-03-01", rate_to_reporting="2.00"),
     ]
     valued = valued_in_dbt(tmp_path, rows, rates=rates)
-    valid_arr = valued.valid_arr
-    assert valid_arr == Decimal("12000")
+    assert valued.valid_arr == Decimal("12000")
     assert valued.stake(2) == ("unknown_account", Decimal("1200"), False)
     assert valued.stake(3) == ("unknown_account", Decimal("1320"), False)
     assert valued.stake(4) == ("unknown_account", Decimal(0), False)
@@ -83,8 +82,7 @@ def test_a_first_rate_and_eighteen_decimals(tmp_path):
         rate(currency="jpy", rate_to_reporting="0.006849315068493151"),
     ]
     valued = valued_in_dbt(tmp_path, rows, rates=rates)
-    valid_arr = valued.valid_arr
-    assert valid_arr == Decimal("120")
+    assert valued.valid_arr == Decimal("120")
     assert valued.stake(2) == ("missing_fx_rate", Decimal("1320"), False)
     assert valued.stake(3) == ("unknown_account", Decimal("82191.780822"), False)
 
@@ -105,9 +103,8 @@ def test_quarantined_rates_a_snapshot_needed_are_unvalued_with_their_snapshot(tm
         rate(rate_date="2026-03-31", currency="GBP", rate_to_reporting="-1"),
     ]
     valued = valued_in_dbt(tmp_path, rows, rates=rates)
-    valid_arr = valued.valid_arr
     # 1,000 x 12 at the 2025-12-31 rate 1.10 (the 2026-06-15 rates are quarantined).
-    assert valid_arr == Decimal("13200")
+    assert valued.valid_arr == Decimal("13200")
     assert valued.table.select("row_number", "reason", "detail", "unvalued").rows() == [
         (
             2,
@@ -159,8 +156,7 @@ def test_a_negative_customer_and_a_broken_account_are_valued_alike(tmp_path):
         rate(rate_date="2026-04-01", rate_to_reporting="1.20"),
     ]
     valued = valued_in_dbt(tmp_path, rows, accounts=accounts, rates=rates)
-    valid_arr = valued.valid_arr
-    assert valid_arr == Decimal("600")
+    assert valued.valid_arr == Decimal("600")
     charges = valued.table.filter(extract="billing_charges")
     assert charges.select("row_number", "reason", "arr_at_stake", "unvalued").rows() == [
         (1, "negative_customer_arr", Decimal("12000"), False),
