@@ -9,6 +9,11 @@
                       'cast(' ~ dbt.date_trunc('month', date_expr) ~ ' as date)') }} as date)
 {%- endmacro %}
 
+{#- A recurring or usage charge in force for at least a day: what can put ARR in a report. -#}
+{% macro arr_bearing_for_a_day() -%}
+  charge_type in ('recurring', 'usage') and (effective_end is null or effective_end > effective_start)
+{%- endmacro %}
+
 {#-
   The fiscal quarter spine of a set of charges (a relation or CTE with charge_type,
   effective_start, effective_end): one row per fiscal quarter, from the quarter of the
@@ -22,8 +27,7 @@
 with first_charge as (
     select min(effective_start) as first_day
     from {{ charges }}
-    where charge_type in ('recurring', 'usage')
-      and (effective_end is null or effective_end > effective_start)
+    where {{ arr_bearing_for_a_day() }}
       and effective_start <= {{ as_of_date() }}
 ),
 

@@ -6,6 +6,5 @@
 select
     (select min(effective_start)
      from {{ ref('int_billing_charges') }}
-     where charge_type in ('recurring', 'usage')
-       and (effective_end is null or effective_end > effective_start)) as first_charge_start,
+     where {{ arr_bearing_for_a_day() }}) as first_charge_start,
     (select count(*) from {{ ref('int_product_snapshot_amounts') }}) > 0 as has_arr
