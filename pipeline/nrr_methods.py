@@ -38,10 +38,9 @@ from pipeline.retention import (
     MONEY,
     QUARTER_COLUMNS,
     SLICE_KEY,
+    TTM_BASE,
     _ratio,
     _with_quarter_index,
-    customer_slices,
-    ttm_pairs,
 )
 
 # Every method, in the order people read them, with its one-line definition. The
@@ -114,13 +113,25 @@ def bridge_totals(bridge: pl.LazyFrame, quarters: pl.LazyFrame) -> pl.LazyFrame:
     return _with_quarter_index(bridge, quarters)
 
 
-def sliced_ttm_pairs(
-    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
-) -> pl.LazyFrame:
-    """retention.ttm_pairs in every slice of its customer."""
-    return ttm_pairs(movements, quarters, restated).join(
-        customer_slices(movements), on="customer_id"
-    )
+# The TTM bases beyond ttm_cohort's (every customer with ARR(q-4) > 0), summed in the same
+# pass as it (retention.ttm_sums): ttm_cohort_min_arr's and reverse_cohort's.
+MIN_ARR_BASE = "min_arr"
+BOTH_BASE = "both"
+
+
+def min_arr_base(min_arr: Decimal) -> pl.Expr:
+    """ttm_cohort_min_arr's base: ARR(q-4), at q's rate as compared, at least min_arr."""
+    return pl.col("base_arr") >= pl.lit(min_arr).cast(MONEY)
+
+
+def both_snapshots_base() -> pl.Expr:
+    """reverse_cohort's base: ARR > 0 at q as well (churned customers leave it)."""
+    return pl.col("end_arr") > 0
+
+
+def method_bases(min_arr: Decimal) -> dict[str, pl.Expr]:
+    """The bases retention.ttm_sums must add up for the methods, by name."""
+    return {MIN_ARR_BASE: min_arr_base(min_arr), BOTH_BASE: both_snapshots_base()}
 
 
 def quarterly_bridge(totals: pl.LazyFrame) -> pl.LazyFrame:
@@ -140,53 +151,45 @@ def quarterly_bridge(totals: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _cohort_ratios(pairs: pl.LazyFrame) -> pl.LazyFrame:
-    """sum end_arr / sum base_arr and sum kept_arr / sum base_arr over the pairs given."""
-    sums = pairs.group_by(KEY).agg(
-        numerator_arr=pl.col("end_arr").sum(),
-        denominator_arr=pl.col("base_arr").sum(),
-        kept_arr=pl.col("kept_arr").sum(),
-        customers_in_base=pl.len(),
-        retained_customers=(pl.col("end_arr") > 0).sum(),
-    )
+def _cohort_ratios(sums: pl.LazyFrame, base: str) -> pl.LazyFrame:
+    """sum end_arr / sum base_arr and sum kept_arr / sum base_arr over one base of ttm_sums;
+    no money where the base has no customer."""
+    in_base = pl.col(f"{base}_customers") > 0
+    numerator = pl.when(in_base).then(pl.col(f"{base}_end_arr"))
+    denominator = pl.when(in_base).then(pl.col(f"{base}_base_arr"))
     return _method_frame(
         sums,
-        numerator_arr=pl.col("numerator_arr"),
-        denominator_arr=pl.col("denominator_arr"),
-        customers_in_base=pl.col("customers_in_base"),
-        retained_customers=pl.col("retained_customers"),
-        nrr=_ratio(pl.col("numerator_arr"), pl.col("denominator_arr")),
-        grr=_ratio(pl.col("kept_arr"), pl.col("denominator_arr")),
+        numerator_arr=numerator,
+        denominator_arr=denominator,
+        customers_in_base=pl.col(f"{base}_customers"),
+        retained_customers=pl.col(f"{base}_retained_customers"),
+        nrr=_ratio(numerator, denominator),
+        grr=_ratio(pl.col(f"{base}_kept_arr"), denominator),
     )
 
 
-def ttm_cohort(pairs: pl.LazyFrame) -> pl.LazyFrame:
+def ttm_cohort(sums: pl.LazyFrame) -> pl.LazyFrame:
     """sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0 (rpt_nrr_quarterly's
-    ttm_nrr, ttm_grr)."""
-    return _cohort_ratios(pairs)
+    ttm_nrr, ttm_grr). sums: retention.ttm_sums with method_bases."""
+    return _cohort_ratios(sums, TTM_BASE)
 
 
-def ttm_cohort_min_arr(pairs: pl.LazyFrame, min_arr: Decimal) -> pl.LazyFrame:
-    """ttm_cohort over customers with ARR(q-4) >= min_arr (at q's rate, as compared)."""
-    return _cohort_ratios(pairs.filter(pl.col("base_arr") >= pl.lit(min_arr).cast(MONEY)))
+def ttm_cohort_min_arr(sums: pl.LazyFrame) -> pl.LazyFrame:
+    """ttm_cohort over customers with ARR(q-4) >= min_arr (min_arr_base)."""
+    return _cohort_ratios(sums, MIN_ARR_BASE)
 
 
-def reverse_cohort(pairs: pl.LazyFrame) -> pl.LazyFrame:
+def reverse_cohort(sums: pl.LazyFrame) -> pl.LazyFrame:
     """ttm_cohort over customers with ARR > 0 at both q and q-4: churned customers leave the
     base, so its NRR is never below ttm_cohort's (it flatters)."""
-    return _cohort_ratios(pairs.filter(pl.col("end_arr") > 0))
+    return _cohort_ratios(sums, BOTH_BASE)
 
 
-def logo_retention(pairs: pl.LazyFrame) -> pl.LazyFrame:
+def logo_retention(sums: pl.LazyFrame) -> pl.LazyFrame:
     """Customers with ARR > 0 at q among those with ARR > 0 at q-4; no money, no GRR."""
-    counts = pairs.group_by(KEY).agg(
-        customers_in_base=pl.len(), retained_customers=(pl.col("end_arr") > 0).sum()
-    )
+    base, retained = pl.col(f"{TTM_BASE}_customers"), pl.col(f"{TTM_BASE}_retained_customers")
     return _method_frame(
-        counts,
-        customers_in_base=pl.col("customers_in_base"),
-        retained_customers=pl.col("retained_customers"),
-        nrr=_ratio(pl.col("retained_customers"), pl.col("customers_in_base")),
+        sums, customers_in_base=base, retained_customers=retained, nrr=_ratio(retained, base)
     )
 
 
@@ -230,27 +233,23 @@ def compounded_quarterly(quarterly: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def nrr_methods(
-    bridge: pl.LazyFrame,
-    movements: pl.LazyFrame,
-    quarters: pl.LazyFrame,
-    restated: pl.LazyFrame,
-    min_arr: Decimal,
+    bridge: pl.LazyFrame, quarters: pl.LazyFrame, sums: pl.LazyFrame, min_arr: Decimal
 ) -> pl.LazyFrame:
     """rpt_nrr_methods: every method on the grid of rpt_nrr_quarterly (its quarters and
-    slices), one row per method, with its definition."""
+    slices), one row per method, with its definition. sums: retention.ttm_sums with
+    method_bases(min_arr)."""
     totals = bridge_totals(bridge, quarters)
-    pairs = sliced_ttm_pairs(movements, quarters, restated)
     grid = totals.select(KEY)
     quarterly = quarterly_bridge(totals)
-    ttm = ttm_cohort(pairs)
+    ttm = ttm_cohort(sums)
     computed = {
         "ttm_cohort": ttm,
         "quarterly_bridge": quarterly,
         "ttm_cohort_4q_average": ttm_cohort_4q_average(grid.join(ttm, on=KEY, how="left")),
         "compounded_quarterly": compounded_quarterly(quarterly),
-        "ttm_cohort_min_arr": ttm_cohort_min_arr(pairs, min_arr),
-        "reverse_cohort": reverse_cohort(pairs),
-        "logo_retention": logo_retention(pairs),
+        "ttm_cohort_min_arr": ttm_cohort_min_arr(sums),
+        "reverse_cohort": reverse_cohort(sums),
+        "logo_retention": logo_retention(sums),
     }
     counted = {"ttm_cohort", "ttm_cohort_min_arr", "reverse_cohort", "logo_retention"}
     texts = definitions(min_arr)

@@ -38,22 +38,54 @@ REPORT_TABLES = {
 }
 
 
+def customer_dimensions(movements: pl.LazyFrame) -> pl.LazyFrame:
+    """customer_id and its value of each slice dimension (BLANK_SLICE_VALUE when it has none):
+    the one place a customer's slices are decided."""
+    dimensions = slice_dimensions()
+    return movements.group_by("customer_id").agg(
+        pl.col(d).first().fill_null(BLANK_SLICE_VALUE) for d in dimensions
+    )
+
+
 def customer_slices(movements: pl.LazyFrame) -> pl.LazyFrame:
     """customer_id, dimension, dimension_value: each customer in all/all and its own slices."""
-    dimensions = slice_dimensions()
-    customers = movements.group_by("customer_id").agg(pl.col(d).first() for d in dimensions)
+    customers = customer_dimensions(movements)
     parts = [
         customers.select("customer_id", dimension=pl.lit("all"), dimension_value=pl.lit("all"))
     ]
     parts += [
-        customers.select(
-            "customer_id",
-            dimension=pl.lit(dimension),
-            dimension_value=pl.col(dimension).fill_null(BLANK_SLICE_VALUE),
-        )
-        for dimension in dimensions
+        customers.select("customer_id", dimension=pl.lit(d), dimension_value=pl.col(d))
+        for d in slice_dimensions()
     ]
     return pl.concat(parts)
+
+
+def sum_by_slice(
+    rows: pl.LazyFrame, movements: pl.LazyFrame, keys: list[str], sums: dict[str, pl.Expr]
+) -> pl.LazyFrame:
+    """Per key and slice, the additive aggregates `sums` (sums and counts) of per-customer
+    `rows`: the same figures as joining each row to every slice of its customer
+    (customer_slices) and grouping, computed without copying the rows once per slice: the
+    rows are grouped once by every dimension at a time, and each slice is summed from those
+    groups."""
+    dimensions = slice_dimensions()
+    names = list(sums)
+    return (
+        rows.join(customer_dimensions(movements), on="customer_id")
+        .group_by(*keys, *dimensions)
+        .agg(**sums)
+        .with_columns(pl.lit("all").alias("all"))
+        # One row per group and slice it belongs to (read once: unpivot, not one branch per
+        # slice), then each slice summed.
+        .unpivot(
+            on=["all", *dimensions],
+            index=[*keys, *names],
+            variable_name="dimension",
+            value_name="dimension_value",
+        )
+        .group_by(*keys, *SLICE_KEY)
+        .agg(pl.col(names).sum())
+    )
 
 
 def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -111,14 +143,45 @@ def ttm_pairs(
     )
 
 
-def nrr_quarterly(
-    bridge: pl.LazyFrame,
+# ttm_sums' base of every TTM pair: the customers with ARR > 0 four quarters back.
+TTM_BASE = "ttm"
+# What ttm_sums adds up per base (columns {base}_{part}).
+TTM_PARTS = ("base_arr", "end_arr", "kept_arr", "customers", "retained_customers")
+
+
+def ttm_sums(
     movements: pl.LazyFrame,
     quarters: pl.LazyFrame,
     restated: pl.LazyFrame,
+    bases: dict[str, pl.Expr] | None = None,
 ) -> pl.LazyFrame:
+    """One pass over the TTM pairs (ttm_pairs) in every slice of their customer: per quarter
+    index and slice, for the base of every pair (TTM_BASE) and each further named base (a
+    condition on base_arr and end_arr, e.g. rpt_nrr_methods' min-ARR base), the sums a TTM
+    ratio is made of: {base}_base_arr, {base}_end_arr, {base}_kept_arr, {base}_customers and
+    {base}_retained_customers (those with ARR > 0 at q).
+
+    rpt_nrr_quarterly's TTM columns and every TTM method of rpt_nrr_methods read this one
+    frame, so the pairs are joined to the slices and summed once per run."""
+    # Every pair has base_arr > 0 (ttm_pairs): written as a column condition, it is counted per row.
+    conditions = {TTM_BASE: pl.col("base_arr") > 0, **(bases or {})}
+    zero = pl.lit(0).cast(MONEY)
+    sums: dict[str, pl.Expr] = {}
+    for base, condition in conditions.items():
+        for part in ("base_arr", "end_arr", "kept_arr"):
+            sums[f"{base}_{part}"] = pl.when(condition).then(pl.col(part)).otherwise(zero).sum()
+        sums[f"{base}_customers"] = condition.sum().cast(pl.Int64)
+        sums[f"{base}_retained_customers"] = (
+            (condition & (pl.col("end_arr") > 0)).sum().cast(pl.Int64)
+        )
+    return sum_by_slice(
+        ttm_pairs(movements, quarters, restated), movements, ["quarter_index"], sums
+    )
+
+
+def nrr_quarterly(bridge: pl.LazyFrame, quarters: pl.LazyFrame, ttm: pl.LazyFrame) -> pl.LazyFrame:
     """rpt_nrr_quarterly: one row per row of the bridge (quarter and slice with at least one
-    movement row).
+    movement row); `ttm` is ttm_sums' frame.
 
     Quarterly NRR = (S + E - C - Ch) / S and GRR = (S - C - Ch) / S over customers with
     start > 0, with S, E, C, Ch the bridge's start, expansion, contraction and churn ARR
@@ -126,7 +189,6 @@ def nrr_quarterly(
     sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0, TTM GRR = sum min(ARR(q),
     ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate (4: var ttm_lookback_quarters).
     """
-    slices = customer_slices(movements)
     quarterly = _with_quarter_index(bridge, quarters).select(
         "quarter_index",
         *SLICE_KEY,
@@ -135,21 +197,18 @@ def nrr_quarterly(
         contraction_arr=pl.col("contraction_arr"),
         churn_arr=pl.col("churn_arr"),
     )
-    ttm = (
-        ttm_pairs(movements, quarters, restated)
-        .join(slices, on="customer_id")
-        .group_by("quarter_index", *SLICE_KEY)
-        .agg(
-            ttm_starting_arr=pl.col("base_arr").sum(),
-            ttm_arr=pl.col("end_arr").sum(),
-            ttm_retained_arr=pl.col("kept_arr").sum(),
-        )
+    ttm_columns = ttm.select(
+        "quarter_index",
+        *SLICE_KEY,
+        ttm_starting_arr=pl.col(f"{TTM_BASE}_base_arr"),
+        ttm_arr=pl.col(f"{TTM_BASE}_end_arr"),
+        ttm_retained_arr=pl.col(f"{TTM_BASE}_kept_arr"),
     )
     s, e, c, ch = (
         pl.col(n) for n in ("starting_arr", "expansion_arr", "contraction_arr", "churn_arr")
     )
     return (
-        quarterly.join(ttm, on=["quarter_index", *SLICE_KEY], how="left")
+        quarterly.join(ttm_columns, on=["quarter_index", *SLICE_KEY], how="left")
         .join(quarters, on="quarter_index")
         .select(
             *QUARTER_COLUMNS,
@@ -227,20 +286,19 @@ def cohort_retention(
             & (pl.col("first_zero_index") < pl.col("quarter_index")).fill_null(False)
         )
     )
+    sums = {
+        "customers": pl.len().cast(pl.Int64),
+        "active_customers": (pl.col("end_arr") > 0).sum().cast(pl.Int64),
+        "starting_arr": pl.col("starting_arr").sum(),
+        "arr": pl.col("end_arr").sum(),
+        "retained_arr": pl.col("kept_arr").sum(),
+        "expansion_arr": pl.col("expansion_arr").sum(),
+        "contraction_arr": pl.col("contraction_arr").sum(),
+        "churn_arr": pl.col("churn_arr").sum(),
+        "reactivated_customers": pl.col("reactivated").sum().cast(pl.Int64),
+    }
     return (
-        observed.join(customer_slices(movements), on="customer_id")
-        .group_by("cohort_quarter", "cohort_index", "quarter_index", *SLICE_KEY)
-        .agg(
-            customers=pl.len().cast(pl.Int64),
-            active_customers=(pl.col("end_arr") > 0).sum().cast(pl.Int64),
-            starting_arr=pl.col("starting_arr").sum(),
-            arr=pl.col("end_arr").sum(),
-            retained_arr=pl.col("kept_arr").sum(),
-            expansion_arr=pl.col("expansion_arr").sum(),
-            contraction_arr=pl.col("contraction_arr").sum(),
-            churn_arr=pl.col("churn_arr").sum(),
-            reactivated_customers=pl.col("reactivated").sum().cast(pl.Int64),
-        )
+        sum_by_slice(observed, movements, ["cohort_quarter", "cohort_index", "quarter_index"], sums)
         .join(
             quarters.select("quarter_index", "quarter_label", "snapshot_date"), on="quarter_index"
         )

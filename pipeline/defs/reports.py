@@ -9,9 +9,9 @@ from pipeline.dbt_project import published_marts
 from pipeline.defs.dbt import prepare_manifest
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.defs.resources import NrrSettingsResource
-from pipeline.nrr_methods import nrr_methods
+from pipeline.nrr_methods import method_bases, nrr_methods
 from pipeline.publishing import publish_report
-from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly
+from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly, ttm_sums
 from pipeline.warehouse import loaded_delivery_date, run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table, write_table
 
@@ -59,12 +59,12 @@ def retention_reports(context: dg.AssetExecutionContext, nrr: NrrSettingsResourc
         movements = marts["fct_arr_movements"]
         quarters = marts["int_fiscal_quarters"]
         restated = marts["int_customer_restated_arr"]
+        # The TTM sums of both reports, summed once (one plan node both read).
+        ttm = ttm_sums(movements, quarters, restated, method_bases(settings.method_min_arr))
         reports = {
-            "rpt_nrr_quarterly": nrr_quarterly(bridge, movements, quarters, restated),
+            "rpt_nrr_quarterly": nrr_quarterly(bridge, quarters, ttm),
             "rpt_cohort_retention": cohort_retention(movements, quarters, restated),
-            "rpt_nrr_methods": nrr_methods(
-                bridge, movements, quarters, restated, settings.method_min_arr
-            ),
+            "rpt_nrr_methods": nrr_methods(bridge, quarters, ttm, settings.method_min_arr),
         }
         frames = dict(
             zip(

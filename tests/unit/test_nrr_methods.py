@@ -42,15 +42,15 @@ from pipeline.nrr_methods import (
     NRR_METHODS,
     compounded_quarterly,
     logo_retention,
+    method_bases,
     nrr_methods,
     quarterly_bridge,
     reverse_cohort,
-    sliced_ttm_pairs,
     ttm_cohort,
     ttm_cohort_4q_average,
     ttm_cohort_min_arr,
 )
-from pipeline.retention import nrr_quarterly
+from pipeline.retention import nrr_quarterly, ttm_sums
 from tests.unit.histories import bridge_frame, history_frames
 
 ARR = {
@@ -81,10 +81,21 @@ def ratios(rows: dict[int, dict], column: str) -> dict[int, float | None]:
     return {index: row[column] for index, row in sorted(rows.items())}
 
 
-@pytest.fixture(scope="module")
-def pairs(inputs):
+def sums_at(inputs, min_arr: Decimal) -> pl.LazyFrame:
+    """The TTM sums of both reports (retention.ttm_sums with the methods' bases)."""
     _, movements, quarters, restated = inputs
-    return sliced_ttm_pairs(movements, quarters, restated)
+    return ttm_sums(movements, quarters, restated, method_bases(min_arr))
+
+
+@pytest.fixture(scope="module")
+def sums(inputs):
+    return sums_at(inputs, MIN_ARR)
+
+
+def report_inputs(inputs):
+    """rpt_nrr_quarterly's and rpt_nrr_methods' inputs: the bridge, the quarters, the sums."""
+    bridge, _, quarters, _ = inputs
+    return bridge, quarters, sums_at(inputs, MIN_ARR)
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +136,8 @@ def test_quarterly_bridge(totals):
     assert (six["customers_in_base"], six["retained_customers"]) == (4, 3)
 
 
-def test_ttm_cohort(pairs):
-    rows = all_slice(ttm_cohort(pairs))
+def test_ttm_cohort(sums):
+    rows = all_slice(ttm_cohort(sums))
     assert sorted(rows) == [4, 5, 6, 7, 8]  # no base before four quarters of history
     assert [(r["numerator_arr"], r["denominator_arr"]) for r in rows.values()] == [
         (d(320), d(350)),
@@ -145,8 +156,8 @@ def test_ttm_cohort(pairs):
     assert (rows[6]["customers_in_base"], rows[6]["retained_customers"]) == (4, 2)
 
 
-def test_ttm_cohort_4q_average(pairs):
-    rows = all_slice(ttm_cohort_4q_average(ttm_cohort(pairs)))
+def test_ttm_cohort_4q_average(sums):
+    rows = all_slice(ttm_cohort_4q_average(ttm_cohort(sums)))
     # Defined once ttm_cohort exists at q-3 .. q: from index 7 (4, 5, 6, 7).
     assert {i for i, r in rows.items() if r["nrr"] is not None} == {7, 8}
     assert rows[7]["nrr"] == pytest.approx((320 / 350 + 300 / 430 + 250 / 430 + 290 / 380) / 4)
@@ -179,9 +190,9 @@ def test_compounded_quarterly(totals):
     )
 
 
-def test_ttm_cohort_min_arr(pairs):
+def test_ttm_cohort_min_arr(sums, inputs):
     # Only customers with ARR(q-4) >= 100 (C's 50 and D's 80 are out).
-    rows = all_slice(ttm_cohort_min_arr(pairs, MIN_ARR))
+    rows = all_slice(ttm_cohort_min_arr(sums))
     assert [
         (i, r["numerator_arr"], r["denominator_arr"], r["customers_in_base"])
         for i, r in rows.items()
@@ -199,14 +210,14 @@ def test_ttm_cohort_min_arr(pairs):
         {4: 1.0, 5: 200 / 300, 6: 200 / 300, 7: 200 / 300, 8: 220 / 320}
     )
     # The threshold is inclusive: at 120 only A (120 at index 4) and B are in the base at 8.
-    at_120 = all_slice(ttm_cohort_min_arr(pairs, Decimal(120)))
+    at_120 = all_slice(ttm_cohort_min_arr(sums_at(inputs, Decimal(120))))
     assert at_120[8]["denominator_arr"] == d(320)
     assert at_120[4]["denominator_arr"] == d(200)  # A's 100 at index 0 is below 120
 
 
-def test_reverse_cohort(pairs):
+def test_reverse_cohort(sums):
     # Customers with ARR > 0 at both q and q-4: churned ones leave the base.
-    rows = all_slice(reverse_cohort(pairs))
+    rows = all_slice(reverse_cohort(sums))
     assert [
         (i, r["numerator_arr"], r["denominator_arr"], r["customers_in_base"])
         for i, r in rows.items()
@@ -220,12 +231,12 @@ def test_reverse_cohort(pairs):
     assert ratios(rows, "grr") == pytest.approx(
         {4: 1.0, 5: 280 / 380, 6: 200 / 300, 7: 240 / 380, 8: 260 / 400}
     )
-    ttm = all_slice(ttm_cohort(pairs))
+    ttm = all_slice(ttm_cohort(sums))
     assert all(rows[i]["nrr"] >= ttm[i]["nrr"] for i in rows)  # it flatters
 
 
-def test_logo_retention(pairs):
-    rows = all_slice(logo_retention(pairs))
+def test_logo_retention(sums):
+    rows = all_slice(logo_retention(sums))
     assert [(i, r["retained_customers"], r["customers_in_base"]) for i, r in rows.items()] == [
         (4, 2, 3),  # A, B of A, B, C
         (5, 3, 4),  # A, B, D of A, B, C, D
@@ -238,15 +249,15 @@ def test_logo_retention(pairs):
         (None, None, None)
     }
     # By slice: SMB's base at 5 is C and D (ARR at 1), D is kept.
-    smb = logo_retention(pairs).filter(
+    smb = logo_retention(sums).filter(
         (pl.col("dimension") == "segment") & (pl.col("dimension_value") == "SMB")
     )
     assert smb.filter(pl.col("quarter_index") == 5).collect()["nrr"].to_list() == [0.5]
 
 
 def test_the_report_has_every_method_on_the_quarterly_grid(inputs):
-    report = nrr_methods(*inputs, MIN_ARR).collect()
-    quarterly = nrr_quarterly(*inputs).collect()
+    report = nrr_methods(*report_inputs(inputs), MIN_ARR).collect()
+    quarterly = nrr_quarterly(*report_inputs(inputs)).collect()
     assert report.height == quarterly.height * len(NRR_METHODS)
     assert set(report["method"]) == set(NRR_METHODS)
     assert report.columns == [
@@ -284,8 +295,8 @@ def test_the_report_has_every_method_on_the_quarterly_grid(inputs):
 
 
 def test_quarterly_bridge_and_ttm_cohort_are_the_quarterly_reports_figures(inputs):
-    report = nrr_methods(*inputs, MIN_ARR).collect()
-    quarterly = nrr_quarterly(*inputs).collect()
+    report = nrr_methods(*report_inputs(inputs), MIN_ARR).collect()
+    quarterly = nrr_quarterly(*report_inputs(inputs)).collect()
     key = ["quarter_label", "dimension", "dimension_value"]
     for method, columns in (
         ("quarterly_bridge", ("nrr", "grr")),

@@ -342,13 +342,14 @@ def test_publishing_reads_the_last_record_of_each_check(runner, tmp_path):
 def methods_and_cohorts(*mutations: str) -> duckdb.DuckDBPyConnection:
     """A warehouse holding main.rpt_nrr_methods and main.rpt_cohort_retention as the Polars
     reports compute them on test_nrr_methods' hand-made history, then the mutations."""
-    from pipeline.nrr_methods import nrr_methods
-    from pipeline.retention import cohort_retention
+    from pipeline.nrr_methods import method_bases, nrr_methods
+    from pipeline.retention import cohort_retention, ttm_sums
     from tests.unit.histories import bridge_frame, history_frames
     from tests.unit.test_nrr_methods import ARR, MIN_ARR, SEGMENTS
 
     movements, quarters, restated = history_frames(ARR, SEGMENTS)
-    methods = nrr_methods(bridge_frame(movements), movements, quarters, restated, MIN_ARR)
+    sums = ttm_sums(movements, quarters, restated, method_bases(MIN_ARR))
+    methods = nrr_methods(bridge_frame(movements), quarters, sums, MIN_ARR)
     cohorts = cohort_retention(movements, quarters, restated)
     con = duckdb.connect()
     for name, frame in (("rpt_nrr_methods", methods), ("rpt_cohort_retention", cohorts)):

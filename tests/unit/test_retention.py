@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.dbt_project import slice_dimensions
-from pipeline.retention import cohort_retention, nrr_quarterly
+from pipeline.retention import cohort_retention, nrr_quarterly, ttm_sums
 from tests.unit.histories import bridge_frame, history_frames
 
 d = Decimal
@@ -17,7 +17,9 @@ d = Decimal
 def reports(arr, segments=None):
     movements, quarters, restated = history_frames(arr, segments)
     return (
-        nrr_quarterly(bridge_frame(movements), movements, quarters, restated).collect(),
+        nrr_quarterly(
+            bridge_frame(movements), quarters, ttm_sums(movements, quarters, restated)
+        ).collect(),
         cohort_retention(movements, quarters, restated).collect(),
     )
 
@@ -139,7 +141,9 @@ def histories(draw):
 def test_retention_properties_hold_on_random_histories(history):
     arr, segments = history
     movements, quarters, restated = history_frames(arr, segments)
-    nrr = nrr_quarterly(bridge_frame(movements), movements, quarters, restated).collect()
+    nrr = nrr_quarterly(
+        bridge_frame(movements), quarters, ttm_sums(movements, quarters, restated)
+    ).collect()
     cohorts = cohort_retention(movements, quarters, restated).collect()
 
     for row in nrr.iter_rows(named=True):
