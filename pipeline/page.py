@@ -292,7 +292,10 @@ def _quarantine_banner(views: ReportViews) -> dict | None:
     return {
         "rows": f"{frame.height:,}",
         "arr": f"{Decimal(arr or 0):,.0f} {views.currency}",
-        "reasons": ", ".join(f"{reason} ({n:,})" for reason, n in reasons.most_common()),
+        "reasons": ", ".join(
+            f"{reason} ({n:,})"
+            for reason, n in sorted(reasons.items(), key=lambda r: (-r[1], r[0]))
+        ),
     }
 
 

@@ -47,7 +47,7 @@ EXCEL_CELL_LIMIT = 32_767
 QUARANTINE_ROWS = 1_000
 # Column widths (Excel character units): at least MIN_WIDTH, at most MAX_WIDTH (longer text
 # wraps); PADDING characters of room beside the widest value.
-MIN_WIDTH = 8
+MIN_WIDTH = 12
 MAX_WIDTH = 60
 PADDING = 2
 # Cohort colour scales: red below 100 %, white at 100 %, green above; the same for every
