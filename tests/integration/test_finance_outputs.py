@@ -339,6 +339,12 @@ def test_the_dashboard_in_chromium(report, browser, tmp_path_factory, width):
     axis = "document.getElementById('chart-bridge').layout.yaxis.range[0]"
     assert page.evaluate(axis) == 40000  # the movements are not slivers on an axis from 0
     assert page.locator("#quarantine-banner").count() == 0  # nothing was quarantined
+    nrr_header = page.locator("#nrr-table th", has_text="NRR").first
+    nrr_header.click()  # ascending: FY2026-Q2's 80.0 % first (FY2025-Q3 has none: last)
+    first = page.locator("#nrr-table tbody tr").first
+    assert first.inner_text().startswith("FY2026-Q2")
+    nrr_header.click()  # descending: FY2025-Q4's 162.5 % first
+    assert first.inner_text().startswith("FY2025-Q4")
     page.screenshot(path=str(shots / f"page-{width}-all.png"), full_page=True)
 
     page.select_option("#slice", label="Segment: SMB")
