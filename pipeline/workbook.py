@@ -5,11 +5,11 @@ CRM name such as `=cmd|' /C calc'!A0` can never become a formula. Text longer th
 Excel cell holds (32,767 characters) is cut with a visible marker, never silently, and the
 Quarantine sheet lists at most QUARANTINE_ROWS rows; the full data stays in the marts.
 
-Money cells hold the amount to the cent and show whole currency units with thousands
-separators (the marts keep six decimals). Headers are report_views.COLUMN_LABELS, the same
-the page shows. Each column is as wide as its widest formatted value (display_width), so no
-cell shows `#####` at the default zoom. Every table sheet prints landscape, one page wide,
-with its header row repeated.
+Money cells hold the marts' amount (a float of the six-decimal DECIMAL, so sums and the
+bridge's check column add up) and show whole currency units with thousands separators.
+Headers are report_views.COLUMN_LABELS, the same the page shows. Each column is as wide as
+its widest formatted value (display_width), so no cell shows `#####` at the default zoom.
+Every table sheet prints landscape, one page wide, with its header row repeated.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def _write_cell(
     elif kind == "percent":
         sheet.write_number(row, col, float(value), fmt.percent)
     elif kind == "money":
-        sheet.write_number(row, col, float(round(value, 2)), fmt.money)
+        sheet.write_number(row, col, float(value), fmt.money)
     elif kind == "integer":
         sheet.write_number(row, col, value, fmt.integer)
     elif kind == "date":
@@ -195,7 +195,7 @@ def _summary(book, views: ReportViews, fmt: _Formats) -> None:
             summary.write_number(row, 1, float(value), fmt.percent)
             shown = f"{float(value):.1%}"
         elif kind == "money":
-            summary.write_number(row, 1, float(round(value, 2)), fmt.money)
+            summary.write_number(row, 1, float(value), fmt.money)
             shown = display_text(Decimal(value), "money", views.currency)
         elif kind == "integer":
             summary.write_number(row, 1, int(value), fmt.integer)
