@@ -239,11 +239,16 @@ def test_published_tables_are_the_marts_marked_published_the_reports_and_the_qua
     assert published_marts() == {
         "fct_arr_movements": "customer_id, quarter_start",
         "fct_arr_bridge": "quarter_start, dimension, dimension_value",
+        "fct_arr_bridge_steps": "quarter_start, dimension, dimension_value, step_order",
         "dim_customers": "customer_id",
     }
     assert published_tables() == {
         "fct_arr_movements": ("main.fct_arr_movements", "customer_id, quarter_start"),
         "fct_arr_bridge": ("main.fct_arr_bridge", "quarter_start, dimension, dimension_value"),
+        "fct_arr_bridge_steps": (
+            "main.fct_arr_bridge_steps",
+            "quarter_start, dimension, dimension_value, step_order",
+        ),
         "dim_customers": ("main.dim_customers", "customer_id"),
         "rpt_nrr_quarterly": (
             "main.rpt_nrr_quarterly",
