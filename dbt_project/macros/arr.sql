@@ -1,4 +1,27 @@
 {#-
+  The charge types that carry ARR, as a SQL list: recurring and usage, or recurring only when
+  the usage ARR policy is exclude (NRR_USAGE_ARR; usage then carries no ARR anywhere: not in
+  the snapshots, the report's quarters, the customer-level rules or the quarantine's value).
+-#}
+{% macro arr_charge_types() -%}
+  {{ "'recurring'" if usage_arr_policy() == 'exclude' else "'recurring', 'usage'" }}
+{%- endmacro %}
+
+{#-
+  The dates at which trailing_3_period_average samples the usage charges in force for the
+  snapshot at `snapshot_date`: the snapshot itself and the last day of each of the two calendar
+  months before its month (2025-09-30: 09-30, 08-31, 07-31; 2025-11-23: 11-23, 10-31, 09-30).
+-#}
+{% macro usage_sample_dates(snapshot_date) -%}
+  {%- set month_start = 'cast(' ~ dbt.date_trunc('month', snapshot_date) ~ ' as date)' -%}
+  {{ return([
+      snapshot_date,
+      'cast(' ~ dbt.dateadd('day', -1, month_start) ~ ' as date)',
+      'cast(' ~ dbt.dateadd('day', -1, dbt.dateadd('month', -1, month_start)) ~ ' as date)',
+  ]) }}
+{%- endmacro %}
+
+{#-
   The recurring and usage charges of a charges relation with the customer each reports under
   (int_customer_accounts: the rollup applied): what the ARR models and the customer-level
   rules value.
@@ -18,7 +41,7 @@ select
 from {{ charges }} as charges
 inner join {{ ref('int_customer_accounts') }} as accounts
     on accounts.account_id = charges.account_id
-where charges.charge_type in ('recurring', 'usage')
+where charges.charge_type in ({{ arr_charge_types() }})
 {%- endmacro %}
 
 {#-
@@ -79,15 +102,10 @@ from (
         0 as quantity
     from {{ charges }} as charges
     inner join (
-        select quarter_index, snapshot_date as point_date from {{ quarters }}
-        union all
-        select quarter_index,
-               cast({{ dbt.dateadd('day', -1, 'cast(' ~ dbt.date_trunc('month', 'snapshot_date') ~ ' as date)') }} as date)
-        from {{ quarters }}
-        union all
-        select quarter_index,
-               cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', -1, 'cast(' ~ dbt.date_trunc('month', 'snapshot_date') ~ ' as date)')) }} as date)
-        from {{ quarters }}
+        {%- for point in usage_sample_dates('snapshot_date') %}
+        {{ 'union all' if not loop.first }}
+        select quarter_index, {{ point }} as point_date from {{ quarters }}
+        {%- endfor %}
     ) as points
         on charges.effective_start <= points.point_date
         and (charges.effective_end is null or points.point_date < charges.effective_end)
@@ -114,7 +132,7 @@ from {{ charges }} as charges
 inner join {{ quarters }} as quarters
     on charges.effective_start <= quarters.snapshot_date
     and (charges.effective_end is null or quarters.snapshot_date < charges.effective_end)
-where charges.charge_type in ({{ "'recurring'" if policy == 'exclude' else "'recurring', 'usage'" }})
+where charges.charge_type in ({{ arr_charge_types() }})
 group by charges.customer_id, charges.product, charges.currency, quarters.quarter_index
 {%- endif %}
 {%- endmacro %}
