@@ -114,6 +114,8 @@ def test_trailing_3_period_average(tmp_path, monkeypatch):
     # most each customer's base: (13,560 + 0) / 14,760.
     assert ttm == [(pytest.approx(16320 / 14760), pytest.approx(13560 / 14760))]
     assert recorded["usage_arr"] == "trailing_3_period_average"
+    page = (tmp_path / "home" / "reports" / "latest" / "nrr_report.html").read_text()
+    assert "customers rolled up to ultimate parent, usage ARR as the trailing three-month" in page
 
 
 def test_exclude_reports_committed_revenue_only(tmp_path, monkeypatch):
@@ -138,6 +140,8 @@ def test_exclude_reports_committed_revenue_only(tmp_path, monkeypatch):
     # 13,200 / 12,000; nothing lost.
     assert ttm == [(pytest.approx(1.1), pytest.approx(1.0))]
     assert recorded["usage_arr"] == "exclude"
+    page = (tmp_path / "home" / "reports" / "latest" / "nrr_report.html").read_text()
+    assert "ultimate parent, usage charges excluded (committed revenue only)" in page
 
 
 def test_a_usage_only_delivery_under_exclude_has_no_arr_and_says_why(tmp_path, monkeypatch, capsys):
