@@ -129,6 +129,14 @@ def previous_report(settings: Settings) -> PreviousReport | None:
     return PreviousReport(folder=folder, as_of=manifest["as_of"], manifest=manifest)
 
 
+# What the page's note says of a usage ARR policy other than the default (NRR_USAGE_ARR).
+USAGE_ARR_NOTES = {
+    "run_rate": "",
+    "trailing_3_period_average": ", usage ARR as the trailing three-month average",
+    "exclude": ", usage charges excluded (committed revenue only)",
+}
+
+
 def report_settings(settings: Settings, as_of: date, delivery: date) -> dict[str, str]:
     """What a report records about how it was made: its settings (as_of as used), the
     delivery and the code version, the same in report_settings and manifest.json."""
@@ -333,7 +341,7 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
             f"As of {as_of.isoformat()}, delivery {delivery.isoformat()}, "
             f"{settings.reporting_currency}, fiscal year starting in month "
             f"{settings.fiscal_year_start_month}, customers rolled up to "
-            f"{settings.rollup.replace('_', ' ')}"
+            f"{settings.rollup.replace('_', ' ')}{USAGE_ARR_NOTES[settings.usage_arr]}"
         )
         recorded = report_settings(settings, as_of, delivery)
         validations = settings.home / "validations" / run_id
