@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipeline.defs.checks import build_suite_checks
+from pipeline.defs.checks import build_suite_checks, delivery_freshness_check
 from pipeline.defs.dbt import build_dbt_assets, nrr_dbt_project
 from pipeline.defs.landing import land_delivery, quarantine
 from pipeline.defs.reports import published_report, retention_reports
@@ -35,8 +35,8 @@ def _dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("nrr-dbt") or "nrr-dbt")
 
 
-def landing_run_config(delivery: str | None) -> dict:
-    return {"ops": {"land_delivery": {"config": {"delivery": delivery}}}}
+def landing_run_config(delivery: str | None, force: bool = False) -> dict:
+    return {"ops": {"land_delivery": {"config": {"delivery": delivery, "force": force}}}}
 
 
 def build_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
@@ -70,7 +70,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[land_delivery, quarantine, build_dbt_assets(), retention_reports, published_report],
-        asset_checks=build_suite_checks(),
+        asset_checks=[*build_suite_checks(), delivery_freshness_check],
         jobs=[nightly_job],
         schedules=[build_schedule(nightly_job, settings)],
         resources={

@@ -47,6 +47,9 @@ class Settings:
     # rpt_nrr_methods' ttm_cohort_min_arr: the TTM cohort of customers whose ARR four quarters
     # back (at the quarter's rate) is at least this, in the reporting currency.
     method_min_arr: Decimal = Decimal("10000")
+    # The freshness check warns (never blocks) when the newest delivery folder is older than
+    # this many days.
+    freshness_days: int = 2
 
     def __post_init__(self) -> None:
         # Absolute paths: a report's recorded settings must not depend on the working directory.
@@ -78,6 +81,8 @@ class Settings:
                 "Use a date up to today (NRR_FUTURE_TOLERANCE_DAYS allows "
                 f"{self.future_tolerance_days} day(s) for time zones)."
             )
+        if self.freshness_days < 0:
+            raise SettingsError("NRR_FRESHNESS_DAYS must be >= 0")
         if self.method_min_arr < 0:
             raise SettingsError("NRR_METHOD_MIN_ARR must be >= 0")
         if self.share_with not in SHARING_MODES:
@@ -106,6 +111,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def logs_dir(self) -> Path:
+        """One log file per `nrr run`: the full Dagster and dbt log."""
+        return self.home / "logs"
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -179,6 +189,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_row_bytes=parse_size("NRR_MAX_ROW_BYTES", env.get("NRR_MAX_ROW_BYTES", "16MiB")),
         share_with=env.get("NRR_SHARE_WITH", "owner"),
         method_min_arr=method_min_arr,
+        freshness_days=_whole("NRR_FRESHNESS_DAYS", env.get("NRR_FRESHNESS_DAYS", "2")),
     )
 
 

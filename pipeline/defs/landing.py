@@ -17,6 +17,7 @@ from pipeline.landing import (
     loaded_delivery,
     record_receipt,
 )
+from pipeline.nightly import plan_for_delivery
 from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.warehouse import run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table
@@ -30,6 +31,10 @@ REJECTS_KEY = dg.AssetKey(["raw", "quarantine_rejects"])
 class LandingConfig(dg.Config):
     delivery: str | None = None
     """Delivery folder (YYYY-MM-DD) to land; default: the latest under the extracts root."""
+    force: bool = False
+    """Run even when reports/latest already came from this delivery (same files, settings
+    and code) or from a newer one (`nrr run --force`). Without it such a run lands nothing
+    and skips every later step."""
 
 
 @dg.multi_asset(
@@ -38,6 +43,8 @@ class LandingConfig(dg.Config):
             key,
             group_name=LANDING_GROUP,
             description=f"The {name} extract of the delivery, as received (text).",
+            # Not produced when the delivery is already published: every later step skips.
+            skippable=True,
         )
         for name, key in RAW_KEYS.items()
     ],
@@ -62,6 +69,11 @@ def land_delivery(
     except DeliveryRejected as exc:
         # Retrying cannot fix a broken delivery.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    plan = plan_for_delivery(settings, delivery, config.force, Limits.from_settings(settings))
+    if not plan.should_run:
+        # A run launched again (from the UI, a re-execution) publishes no duplicate report.
+        context.log.info(f"{plan.reason} Launch with config force: true to rebuild it.")
+        return
     modes = {"file_mode": settings.file_mode, "folder_mode": settings.folder_mode}
     # A full disk or no memory fails at once (a retry needs the same): see guards.
     with out_of_disk_or_memory_not_retried():
