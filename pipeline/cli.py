@@ -236,7 +236,7 @@ def failed_run_outcome(failures, evaluations, memory_limit: str | None = None) -
     if failures:
         step, error = failures[0]
         return RunOutcome(EXIT_FAILED, step_failure_message(step, error_info_chain(error)))
-    return RunOutcome(EXIT_FAILED, "The nightly job failed; see the Dagster log above.")
+    return RunOutcome(EXIT_FAILED, "The nightly job failed; see the log file named above.")
 
 
 @dataclass
