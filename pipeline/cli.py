@@ -33,7 +33,7 @@ from pipeline.locking import (
     check_home_writable,
     release_home_lock,
 )
-from pipeline.progress import is_warning
+from pipeline.progress import StageProgress, is_warning
 from pipeline.settings import Settings, SettingsError, settings_from_env
 
 EXIT_OK = 0
@@ -281,13 +281,13 @@ class _Tee(io.TextIOBase):
 
 
 @contextmanager
-def log_to_file(path: Path, verbose: bool) -> Iterator[TextIO]:
+def log_to_file(path: Path, echo: TextIO | None = None) -> Iterator[TextIO]:
     """While the job runs, everything this process prints (Dagster's console log, dbt's
-    output relayed by dagster-dbt, warnings, tracebacks) goes to the log file, and with
-    verbose to the terminal's stderr as well."""
+    output relayed by dagster-dbt, warnings, tracebacks) goes to the log file, and to
+    `echo` as well when given (--verbose: the terminal's stderr)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as file:
-        sink: TextIO = _Tee(file, sys.stderr) if verbose else file
+        sink: TextIO = _Tee(file, echo) if echo is not None else file
         with redirect_stdout(sink), redirect_stderr(sink):
             yield sink
 
@@ -325,12 +325,12 @@ def _run_locked(
         f"Running delivery {plan.delivery or delivery or '(latest)'}; full log: "
         f"{shown_path(log_path)}"
     )
-    with log_to_file(log_path, console.verbose) as log:
-        outcome, warnings = _execute(settings, plan.delivery or delivery, force, console, log)
-    for warning in warnings:
+    with log_to_file(log_path, console.err if console.verbose else None) as log:
+        outcome, progress = _execute(settings, plan.delivery or delivery, force, console, log)
+    for warning in progress.warnings:
         console.say(f"Warning: {warning}")
-    published = settings.reports_dir / "latest" / "manifest.json"
-    if outcome.exit_code == EXIT_OK and not published.exists():
+    if outcome.exit_code == EXIT_OK and not progress.materialized["publishing"]:
+        # The job's own check found the delivery published meanwhile (another process).
         return RunOutcome(EXIT_OK, "The job skipped this delivery; nothing was published.")
     if outcome.exit_code == EXIT_OK:
         from pipeline.run_summary import read_summary, summary_lines
@@ -342,14 +342,13 @@ def _run_locked(
 
 def _execute(
     settings: Settings, delivery: str | None, force: bool, console: Console, log: TextIO
-) -> tuple[RunOutcome, list[str]]:
+) -> tuple[RunOutcome, StageProgress]:
     """The job in-process on the home's persistent Dagster instance; Dagster's and dbt's log
     goes to `log` (the terminal shows one line per stage)."""
     import dagster as dg
 
     from pipeline.defs.dbt import prepare_manifest
     from pipeline.instance import ensure_dagster_home
-    from pipeline.progress import StageProgress
     from pipeline.warehouse import duckdb_config
 
     prepare_manifest()
@@ -368,7 +367,7 @@ def _execute(
             tags={"delivery": delivery or "latest", "started_by": "nrr run"},
         )
     if result.success:
-        return RunOutcome(EXIT_OK, ""), progress.warnings
+        return RunOutcome(EXIT_OK, ""), progress
     failures = [
         (event.step_key, event.step_failure_data.error)
         for event in result.all_events
@@ -379,7 +378,7 @@ def _execute(
     outcome = failed_run_outcome(
         failures, result.get_asset_check_evaluations(), duckdb_config()["memory_limit"]
     )
-    return outcome, progress.warnings
+    return outcome, progress
 
 
 def main(argv: list[str] | None = None) -> int:

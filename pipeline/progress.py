@@ -21,9 +21,9 @@ ENDED = ("STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY")
 
 def stage_of(step_key: str) -> str:
     """The stage a step of nightly_nrr_job belongs to: the Great Expectations suites (one
-    step each, `<suite>_expectations`) and the freshness check are `checks`; the dbt build
-    (models and dbt tests) is `dbt`."""
-    if step_key.endswith(("_expectations", "_freshness")):
+    step each, `<suite>_expectations`) are `checks`; the dbt build (models and dbt tests)
+    is `dbt`; landing evaluates the freshness check itself."""
+    if step_key.endswith("_expectations"):
         return "checks"
     return STEP_STAGES.get(step_key, "dbt")
 
@@ -55,6 +55,7 @@ class StageProgress:
         self.checks: Counter = Counter()
         self.checks_failed: Counter = Counter()
         self.warnings: list[str] = []
+        self.warned: Counter = Counter()
         self.shown: set[str] = set()
 
     def on_event(self, entry) -> None:
@@ -85,6 +86,7 @@ class StageProgress:
             if data is not None and not getattr(data, "passed", True):
                 if is_warning(data):
                     self.warnings.append(getattr(data, "description", None) or data.check_name)
+                    self.warned[stage] += 1
                 else:
                     self.checks_failed[stage] += 1
         if self.ended[stage] >= self.expected[stage] > 0:
@@ -95,16 +97,16 @@ class StageProgress:
             return "failed"
         if self.skipped[stage] == self.expected[stage]:
             return "skipped"
-        checks, failed = self.checks[stage], self.checks_failed[stage]
+        checks, failed, warned = self.checks[stage], self.checks_failed[stage], self.warned[stage]
         if stage == "dbt":
             text = f"{self.materialized[stage]} models, {checks} tests"
-            return text + (f", {failed} failed" if failed else "")
-        if stage == "checks":
-            warned = len(self.warnings)
+            text += f", {failed} failed" if failed else ""
+        elif stage == "checks":
             passed = checks - failed - warned
             text = f"{passed} of {checks} checks passed" if failed else f"{passed} checks passed"
-            return text + (f", {warned} warning{'s' if warned > 1 else ''}" if warned else "")
-        return "done"
+        else:
+            text = "done"
+        return text + (f", {warned} warning{'s' if warned > 1 else ''}" if warned else "")
 
     def _show(self, stage: str) -> None:
         if stage in self.shown:

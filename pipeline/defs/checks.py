@@ -16,7 +16,6 @@ import pandas as pd
 from pipeline.defs.reports import GATED_QUARANTINE_KEY
 from pipeline.defs.resources import NrrSettingsResource
 from pipeline.gate import QUARANTINE_TABLE, quarantine_gate
-from pipeline.nightly import delivery_freshness
 from pipeline.publishing import portable_record, previous_report, published_tables
 from pipeline.settings import Settings
 from pipeline.validation import (
@@ -169,27 +168,3 @@ def build_suite_check(check: SuiteCheck) -> dg.AssetChecksDefinition:
 
 def build_suite_checks() -> list[dg.AssetChecksDefinition]:
     return [build_suite_check(check) for check in SUITE_CHECKS]
-
-
-FRESHNESS_CHECK = "delivery_freshness"
-
-
-@dg.asset_check(
-    asset=dg.AssetKey(["raw", "billing_charges"]),
-    name=FRESHNESS_CHECK,
-    blocking=False,
-    description="Warns (never blocks) when the newest delivery folder is older than "
-    "NRR_FRESHNESS_DAYS (default 2): the extracts may have stopped arriving.",
-)
-def delivery_freshness_check(nrr: NrrSettingsResource) -> dg.AssetCheckResult:
-    freshness = delivery_freshness(nrr.settings())
-    return dg.AssetCheckResult(
-        passed=freshness.fresh,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=freshness.message,
-        metadata={
-            "newest_delivery": freshness.newest or "none",
-            "age_days": -1 if freshness.age_days is None else freshness.age_days,
-            "freshness_days": nrr.settings().freshness_days,
-        },
-    )

@@ -17,7 +17,7 @@ from pipeline.landing import (
     loaded_delivery,
     record_receipt,
 )
-from pipeline.nightly import plan_for_delivery
+from pipeline.nightly import delivery_freshness, plan_for_delivery
 from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.warehouse import run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table
@@ -26,6 +26,7 @@ LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
 CHECKED_KEYS = {name: dg.AssetKey(["raw", f"checked_{name}"]) for name in EXTRACT_COLUMNS}
 REJECTS_KEY = dg.AssetKey(["raw", "quarantine_rejects"])
+FRESHNESS_CHECK = "delivery_freshness"
 
 
 class LandingConfig(dg.Config):
@@ -48,6 +49,15 @@ class LandingConfig(dg.Config):
         )
         for name, key in RAW_KEYS.items()
     ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            FRESHNESS_CHECK,
+            asset=RAW_KEYS["billing_charges"],
+            description="Warns (never blocks) when the newest delivery folder is older than "
+            "NRR_FRESHNESS_DAYS (default 2): the extracts may have stopped arriving. "
+            "Evaluated by every run, one that skips a published delivery included.",
+        )
+    ],
     name="land_delivery",
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
 )
@@ -59,6 +69,7 @@ def land_delivery(
     A delivery missing a file or column is rejected before anything is written.
     """
     settings = nrr.settings()
+    yield freshness_result(settings)
     try:
         delivery = inspect_delivery(
             settings.extracts_dir,
@@ -183,5 +194,21 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
                 by_reason.to_pandas().to_markdown(index=False) if rejects.height else "none"
             ),
             "as_of": as_of.isoformat(),
+        },
+    )
+
+
+def freshness_result(settings) -> dg.AssetCheckResult:
+    freshness = delivery_freshness(settings)
+    return dg.AssetCheckResult(
+        check_name=FRESHNESS_CHECK,
+        asset_key=RAW_KEYS["billing_charges"],
+        passed=freshness.fresh,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=freshness.message,
+        metadata={
+            "newest_delivery": freshness.newest or "none",
+            "age_days": -1 if freshness.age_days is None else freshness.age_days,
+            "freshness_days": settings.freshness_days,
         },
     )

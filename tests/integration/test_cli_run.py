@@ -166,13 +166,30 @@ def test_the_job_skips_a_delivery_that_is_already_published(crafted_home):
             run_config=landing_run_config(None), instance=instance, raise_on_error=False
         )
         assert result.success
+        (freshness,) = result.get_asset_check_evaluations()
         materialized = {
             e.asset_key for e in result.get_asset_materialization_events() if e.asset_key
         }
         skipped = {e.step_key for e in result.all_events if e.is_step_skipped}
     assert materialized == set()
     assert {"quarantine", "arr_models", "published_report"} <= skipped
+    # A night with nothing new still says how old the newest delivery is (a warning).
+    assert (freshness.check_name, freshness.passed) == ("delivery_freshness", False)
+    assert freshness.severity == dg.AssetCheckSeverity.WARN
+    assert freshness.description.startswith("The newest delivery, 2026-09-30, is ")
     assert sorted(p.name for p in (crafted_home / "reports").iterdir()) == before
+
+    # The schedule skips the night, and its tick says how old the newest delivery is.
+    schedule = build_definitions(settings).resolve_schedule_def("nightly_nrr_schedule")
+    with dg.build_schedule_context() as context:
+        tick = schedule.evaluate_tick(context)
+    age = (date.today() - date(2026, 9, 30)).days
+    assert tick.skip_message == (
+        "Delivery 2026-09-30 is already published with these settings and this code "
+        f"({crafted_home / 'reports' / 'latest'}); nothing to do. Use --force to rebuild it. "
+        f"The newest delivery, 2026-09-30, is {age} days old (NRR_FRESHNESS_DAYS is 2): the "
+        "extracts may have stopped arriving."
+    )
 
 
 def test_an_expected_error_is_one_paragraph_with_its_traceback_in_the_log(tmp_path, capsys):

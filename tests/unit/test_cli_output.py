@@ -40,7 +40,6 @@ class Entry:
 STEPS = [
     "land_delivery",
     "raw__fx_rates_raw__fx_rates_expectations",
-    "raw__billing_charges_delivery_freshness",
     "quarantine",
     "arr_models",
     "retention_reports",
@@ -52,7 +51,6 @@ STEPS = [
 def test_every_step_of_the_job_has_a_stage():
     assert [stage_of(step) for step in STEPS] == [
         "landing",
-        "checks",
         "checks",
         "quarantine",
         "dbt",
@@ -71,7 +69,7 @@ def run_events(progress: StageProgress, failing: str | None = None) -> None:
             progress.on_event(Entry(Event("ASSET_CHECK_EVALUATION", step, Check(True))))
         if step.endswith("_expectations"):
             progress.on_event(Entry(Event("ASSET_CHECK_EVALUATION", step, Check(True))))
-        if step.endswith("_freshness"):
+        if step == "land_delivery":  # it evaluates the freshness check itself
             stale = Check(False, "WARN", "The newest delivery, 2026-09-30, is 54 days old.")
             progress.on_event(Entry(Event("ASSET_CHECK_EVALUATION", step, stale)))
         if step == failing:
@@ -89,8 +87,10 @@ def test_one_line_per_stage_in_the_order_they_finish():
     assert [line.split()[0] for line in lines] == list(STAGES)
     dbt = next(line for line in lines if line.split()[0] == "dbt")
     assert "1 models, 2 tests" in dbt
+    landing = next(line for line in lines if line.split()[0] == "landing")
+    assert "done, 1 warning" in landing  # the stale delivery warns, never fails
     checks = next(line for line in lines if line.split()[0] == "checks")
-    assert "2 checks passed, 1 warning" in checks  # the stale delivery warns, never fails
+    assert "2 checks passed" in checks and "warning" not in checks
     assert all(" s " in line and "(at " in line for line in lines)
     assert progress.warnings == ["The newest delivery, 2026-09-30, is 54 days old."]
 
@@ -194,3 +194,19 @@ def test_the_freshness_setting():
         settings_from_env({"NRR_FRESHNESS_DAYS": "two"})
     with pytest.raises(SettingsError, match="NRR_FRESHNESS_DAYS must be >= 0"):
         Settings(freshness_days=-1)
+
+
+def test_the_log_file_takes_everything_printed_and_verbose_echoes_it(tmp_path):
+    import sys
+
+    from pipeline.cli import log_to_file
+
+    quiet, echo = tmp_path / "logs" / "quiet.log", io.StringIO()
+    with log_to_file(quiet):
+        print("DEBUG step started")
+        print("Traceback (most recent call last):", file=sys.stderr)
+    with log_to_file(tmp_path / "logs" / "verbose.log", echo):
+        print("DEBUG step started")
+    assert quiet.read_text() == "DEBUG step started\nTraceback (most recent call last):\n"
+    assert (tmp_path / "logs" / "verbose.log").read_text() == "DEBUG step started\n"
+    assert echo.getvalue() == "DEBUG step started\n"
