@@ -8,10 +8,17 @@ rejected (nothing loaded); 4 a blocking data-quality check failed (nothing publi
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TextIO
 
 from pipeline.failures import (
     error_info_chain,
@@ -26,6 +33,7 @@ from pipeline.locking import (
     check_home_writable,
     release_home_lock,
 )
+from pipeline.progress import StageProgress, is_warning
 from pipeline.settings import Settings, SettingsError, settings_from_env
 
 EXIT_OK = 0
@@ -89,14 +97,70 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--force", action="store_true", help="run even when this delivery is already published"
         )
+        sub.add_argument(
+            "--verbose",
+            "-v",
+            action="store_true",
+            help="stream the full Dagster and dbt log (always written to NRR_HOME/logs/)",
+        )
         if name == "run":
             sub.add_argument("--delivery", help="delivery folder YYYY-MM-DD (default: latest)")
+    ui = commands.add_parser(
+        "ui",
+        help="start the Dagster UI and daemon (schedule) on this home's instance, on 127.0.0.1",
+    )
+    ui.add_argument("--extracts", type=Path, help="extracts root (NRR_EXTRACTS_DIR)")
+    ui.add_argument("--home", type=Path, help="working directory (NRR_HOME)")
+    ui.add_argument("--port", type=int, default=3000, help="web port (default 3000)")
     return parser
+
+
+def ui_command(settings: Settings, port: int) -> tuple[list[str], dict[str, str]]:
+    """`dagster dev` (webserver and daemon) on the home's persistent instance, bound to
+    127.0.0.1; the code location reads its settings from the environment it is given."""
+    from pipeline.instance import ensure_dagster_home
+
+    beside = Path(sys.executable).parent / "dagster"
+    executable = str(beside) if beside.exists() else "dagster"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(ensure_dagster_home(settings.home)),
+        "NRR_HOME": str(settings.home),
+        "NRR_EXTRACTS_DIR": str(settings.extracts_dir),
+    }
+    if settings.as_of is not None:
+        env["NRR_AS_OF"] = settings.as_of.isoformat()
+    argv = [
+        executable,
+        "dev",
+        "--module-name",
+        "pipeline.definitions",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    return argv, env
+
+
+def _ui(settings: Settings, port: int) -> int:
+    from pipeline.defs.dbt import prepare_manifest
+
+    prepare_manifest()
+    argv, env = ui_command(settings, port)
+    print(
+        f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={env['DAGSTER_HOME']}); "
+        "Ctrl-C stops it."
+    )
+    try:
+        return subprocess.call(argv, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return settings_from_env().with_overrides(
-        extracts_dir=args.extracts, home=args.home, as_of=args.as_of
+        extracts_dir=args.extracts, home=args.home, as_of=getattr(args, "as_of", None)
     )
 
 
@@ -120,8 +184,13 @@ def _check_status(evaluation) -> str | None:
 
 def failed_data_checks(evaluations) -> list:
     """Checks that ran and found bad data. A dbt test that errored (it could not run: the disk
-    was full, the warehouse locked) found nothing: its step fails, and says why."""
-    return [e for e in evaluations if not e.passed and _check_status(e) != DBT_ERROR_STATUS]
+    was full, the warehouse locked) found nothing: its step fails, and says why. A warning
+    (the freshness check) never blocks."""
+    return [
+        e
+        for e in evaluations
+        if not e.passed and _check_status(e) != DBT_ERROR_STATUS and not is_warning(e)
+    ]
 
 
 def _blocked(evaluations) -> str | None:
@@ -167,11 +236,70 @@ def failed_run_outcome(failures, evaluations, memory_limit: str | None = None) -
     if failures:
         step, error = failures[0]
         return RunOutcome(EXIT_FAILED, step_failure_message(step, error_info_chain(error)))
-    return RunOutcome(EXIT_FAILED, "The nightly job failed; see the Dagster log above.")
+    return RunOutcome(EXIT_FAILED, "The nightly job failed; see the log file named above.")
 
 
-def run_job(settings: Settings, delivery: str | None = None, force: bool = False) -> RunOutcome:
+@dataclass
+class Console:
+    """Where `nrr run` talks: progress and the summary on `out`; with verbose, the full
+    Dagster and dbt log is streamed to `err` as well as written to the log file."""
+
+    out: TextIO
+    err: TextIO
+    verbose: bool = False
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def new_log_path(settings: Settings) -> Path:
+    """NRR_HOME/logs/nrr-run-<UTC time>.log, a new file per run."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return settings.logs_dir / f"nrr-run-{stamp}.log"
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the working directory when it is under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: TextIO):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextmanager
+def log_to_file(path: Path, echo: TextIO | None = None) -> Iterator[TextIO]:
+    """While the job runs, everything this process prints (Dagster's console log, dbt's
+    output relayed by dagster-dbt, warnings, tracebacks) goes to the log file, and to
+    `echo` as well when given (--verbose: the terminal's stderr)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as file:
+        sink: TextIO = _Tee(file, echo) if echo is not None else file
+        with redirect_stdout(sink), redirect_stderr(sink):
+            yield sink
+
+
+def run_job(
+    settings: Settings,
+    delivery: str | None = None,
+    force: bool = False,
+    console: Console | None = None,
+) -> RunOutcome:
     """Run nightly_nrr_job in-process, the same job the schedule runs, under the home's lock."""
+    console = console or Console(sys.stdout, sys.stderr)
     try:
         acquire_home_lock(settings.home)
     except RunInProgress as exc:
@@ -179,45 +307,78 @@ def run_job(settings: Settings, delivery: str | None = None, force: bool = False
     except HomeNotWritable as exc:
         return RunOutcome(EXIT_USAGE, str(exc))
     try:
-        return _run_locked(settings, delivery, force)
+        return _run_locked(settings, delivery, force, console)
     finally:
         release_home_lock(settings.home)
 
 
-def _run_locked(settings: Settings, delivery: str | None, force: bool) -> RunOutcome:
+def _run_locked(
+    settings: Settings, delivery: str | None, force: bool, console: Console
+) -> RunOutcome:
     from pipeline.nightly import plan_nightly_run
 
     plan = plan_nightly_run(settings, delivery, force)
     if not plan.should_run:
         return RunOutcome(EXIT_OK, plan.reason)
+    log_path = new_log_path(settings)
+    console.say(
+        f"Running delivery {plan.delivery or delivery or '(latest)'}; full log: "
+        f"{shown_path(log_path)}"
+    )
+    with log_to_file(log_path, console.err if console.verbose else None) as log:
+        outcome, progress = _execute(settings, plan.delivery or delivery, force, console, log)
+    for warning in progress.warnings:
+        console.say(f"Warning: {warning}")
+    if outcome.exit_code == EXIT_OK and not progress.materialized["publishing"]:
+        # The job's own check found the delivery published meanwhile (another process).
+        return RunOutcome(EXIT_OK, "The job skipped this delivery; nothing was published.")
+    if outcome.exit_code == EXIT_OK:
+        from pipeline.run_summary import read_summary, summary_lines
 
+        summary = read_summary(settings.reports_dir / "latest")
+        return RunOutcome(EXIT_OK, "\n".join(["", *summary_lines(summary)]))
+    return outcome
+
+
+def _execute(
+    settings: Settings, delivery: str | None, force: bool, console: Console, log: TextIO
+) -> tuple[RunOutcome, StageProgress]:
+    """The job in-process on the home's persistent Dagster instance; Dagster's and dbt's log
+    goes to `log` (the terminal shows one line per stage)."""
     import dagster as dg
 
     from pipeline.defs.dbt import prepare_manifest
+    from pipeline.instance import ensure_dagster_home
     from pipeline.warehouse import duckdb_config
 
     prepare_manifest()
     from pipeline.definitions import NIGHTLY_JOB, build_definitions, landing_run_config
 
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
-    with dg.DagsterInstance.ephemeral() as instance:
+    progress = StageProgress(console.out, job.graph.node_names())
+    run_id = str(uuid.uuid4())
+    with dg.DagsterInstance.from_config(str(ensure_dagster_home(settings.home))) as instance:
+        instance.add_event_listener(run_id, progress.on_event)
         result = job.execute_in_process(
-            run_config=landing_run_config(plan.delivery or delivery),
+            run_config=landing_run_config(delivery, force),
             instance=instance,
             raise_on_error=False,
-            tags={"delivery": plan.delivery or "latest"},
+            run_id=run_id,
+            tags={"delivery": delivery or "latest", "started_by": "nrr run"},
         )
     if result.success:
-        latest = settings.reports_dir / "latest"
-        return RunOutcome(EXIT_OK, f"Published report {latest.resolve()} (reports/latest).")
+        return RunOutcome(EXIT_OK, ""), progress
     failures = [
         (event.step_key, event.step_failure_data.error)
         for event in result.all_events
         if event.is_step_failure
     ]
-    return failed_run_outcome(
+    for step, error in failures:
+        print(f"\n--- step {step} failed ---\n{error.to_string()}", file=log, flush=True)
+    outcome = failed_run_outcome(
         failures, result.get_asset_check_evaluations(), duckdb_config()["memory_limit"]
     )
+    return outcome, progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, HomeNotWritable) as exc:
         print(f"nrr: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "ui":
+        return _ui(settings, args.port)
     if args.command == "demo":
         from pipeline.generate import GenerateOptions, generate
         from pipeline.landing import list_deliveries
@@ -251,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         if not list_deliveries(settings.extracts_dir):
             folder = generate(GenerateOptions(out=settings.extracts_dir))
             print(f"Generated sample delivery {folder}")
-    outcome = run_job(settings, getattr(args, "delivery", None), args.force)
+    console = Console(sys.stdout, sys.stderr, verbose=args.verbose)
+    outcome = run_job(settings, getattr(args, "delivery", None), args.force, console)
     stream = sys.stdout if outcome.exit_code == EXIT_OK else sys.stderr
     print(outcome.message, file=stream)
     return outcome.exit_code

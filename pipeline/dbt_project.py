@@ -89,3 +89,19 @@ def built_in_run(run_results: Mapping[str, Any], model: str) -> bool:
         and result.get("status") == "success"
         for result in run_results.get("results", [])
     )
+
+
+def leading_comment(sql: str) -> str:
+    """The `--` comment a model's SQL opens with (after its `{{ config(...) }}` line), as
+    text: what every model says it is. The comment on the config line itself is a note on
+    materialisation, not a description, and is left out."""
+    lines = sql.splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("{{ config(")):
+        lines.pop(0)
+    comment = []
+    for line in lines:
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            break
+        comment.append(stripped[2:].removeprefix(" "))
+    return "\n".join(comment).strip()

@@ -12,7 +12,7 @@ from pipeline.defs.dbt import build_dbt_assets, nrr_dbt_project
 from pipeline.defs.landing import land_delivery, quarantine
 from pipeline.defs.reports import published_report, retention_reports
 from pipeline.defs.resources import NrrSettingsResource
-from pipeline.nightly import plan_nightly_run
+from pipeline.nightly import delivery_freshness, plan_nightly_run
 from pipeline.settings import Settings, settings_from_env
 
 NIGHTLY_JOB = "nightly_nrr_job"
@@ -35,8 +35,8 @@ def _dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("nrr-dbt") or "nrr-dbt")
 
 
-def landing_run_config(delivery: str | None) -> dict:
-    return {"ops": {"land_delivery": {"config": {"delivery": delivery}}}}
+def landing_run_config(delivery: str | None, force: bool = False) -> dict:
+    return {"ops": {"land_delivery": {"config": {"delivery": delivery, "force": force}}}}
 
 
 def build_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
@@ -50,7 +50,10 @@ def build_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
         """02:00 every night: run the newest delivery folder unless it is already published."""
         plan = plan_nightly_run(settings)
         if not plan.should_run:
-            return dg.SkipReason(plan.reason)
+            # A skipped night still says when the extracts stopped arriving.
+            freshness = delivery_freshness(settings)
+            stale = "" if freshness.fresh else f" {freshness.message}"
+            return dg.SkipReason(plan.reason + stale)
         return dg.RunRequest(
             run_key=plan.run_key,
             run_config=landing_run_config(plan.delivery),

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 
-from pipeline.landing import DeliveryRejected, Limits, inspect_delivery
+from pipeline.landing import (
+    Delivery,
+    DeliveryRejected,
+    Limits,
+    inspect_delivery,
+    list_deliveries,
+)
 from pipeline.publishing import already_published, published_manifest
 from pipeline.settings import Settings
 
@@ -32,6 +39,16 @@ def plan_nightly_run(
         )
     except DeliveryRejected as exc:
         return NightlyPlan(delivery, True, str(exc))
+    return plan_for_delivery(settings, found, force, limits)
+
+
+def plan_for_delivery(
+    settings: Settings, found: Delivery, force: bool, limits: Limits
+) -> NightlyPlan:
+    """Whether an inspected delivery (landing.Delivery) should run: not when reports/latest
+    already came from it with these settings and this code, nor when it is older than the
+    published report's delivery, unless forced. The job's first step asks the same (a run
+    launched from the UI skips a published delivery instead of publishing it again)."""
     name = found.folder.name
     files = [
         {"extract": extract, "sha256": f.checksum}
@@ -59,3 +76,34 @@ def plan_nightly_run(
             f"({settings.reports_dir / 'latest'}); nothing to do. Use --force to rebuild it.",
         )
     return NightlyPlan(name, True, f"Delivery {name} is new.", run_key=f"{name}-{digest[:16]}")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    fresh: bool
+    newest: str | None  # the newest delivery folder's name (its date), if any
+    age_days: int | None
+    message: str
+
+
+def delivery_freshness(settings: Settings, today: date | None = None) -> Freshness:
+    """Whether the newest delivery folder is at most NRR_FRESHNESS_DAYS old (a warning, never
+    a block: a late delivery still reports what it holds)."""
+    today = today or date.today()
+    names = list_deliveries(settings.extracts_dir)
+    limit = settings.freshness_days
+    if not names:
+        return Freshness(False, None, None, f"No delivery folder in {settings.extracts_dir}.")
+    newest = names[-1]
+    age = (today - date.fromisoformat(newest)).days
+    if age > limit:
+        return Freshness(
+            False,
+            newest,
+            age,
+            f"The newest delivery, {newest}, is {age} days old (NRR_FRESHNESS_DAYS is "
+            f"{limit}): the extracts may have stopped arriving.",
+        )
+    return Freshness(
+        True, newest, age, f"The newest delivery, {newest}, is {age} day(s) old (limit {limit})."
+    )

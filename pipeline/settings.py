@@ -52,6 +52,9 @@ class Settings:
     # back (at the quarter's rate) is at least this, in the reporting currency.
     method_min_arr: Decimal = Decimal("10000")
     usage_arr: str = "run_rate"
+    # The freshness check warns (never blocks) when the newest delivery folder is older than
+    # this many days.
+    freshness_days: int = 2
 
     def __post_init__(self) -> None:
         # Absolute paths: a report's recorded settings must not depend on the working directory.
@@ -83,6 +86,8 @@ class Settings:
                 "Use a date up to today (NRR_FUTURE_TOLERANCE_DAYS allows "
                 f"{self.future_tolerance_days} day(s) for time zones)."
             )
+        if self.freshness_days < 0:
+            raise SettingsError("NRR_FRESHNESS_DAYS must be >= 0")
         if self.method_min_arr < 0:
             raise SettingsError("NRR_METHOD_MIN_ARR must be >= 0")
         if self.usage_arr not in USAGE_ARR_POLICIES:
@@ -116,6 +121,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def logs_dir(self) -> Path:
+        """One log file per `nrr run`: the full Dagster and dbt log."""
+        return self.home / "logs"
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -190,6 +200,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         share_with=env.get("NRR_SHARE_WITH", "owner"),
         method_min_arr=method_min_arr,
         usage_arr=env.get("NRR_USAGE_ARR", "run_rate"),
+        freshness_days=_whole("NRR_FRESHNESS_DAYS", env.get("NRR_FRESHNESS_DAYS", "2")),
     )
 
 

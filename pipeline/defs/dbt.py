@@ -17,7 +17,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from pipeline.dbt_project import BUILD_ARGS, DBT_PROJECT_DIR, built_in_run, dbt_environment
+from pipeline.dbt_project import (
+    BUILD_ARGS,
+    DBT_PROJECT_DIR,
+    built_in_run,
+    dbt_environment,
+    leading_comment,
+)
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.defs.resources import NrrSettingsResource
 from pipeline.gate import no_arr_rejection
@@ -34,7 +40,16 @@ def prepare_manifest() -> Path:
 
 
 class NrrDbtTranslator(DagsterDbtTranslator):
-    """Groups models by their folder: staging, intermediate, marts."""
+    """Groups models by their folder: staging, intermediate, marts. A model without a yml
+    description is described by the comment its SQL opens with (every intermediate model
+    has one), followed by its SQL as dagster-dbt shows it; columns documented in yml show
+    with their descriptions (dagster-dbt's column schema)."""
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        if dbt_resource_props.get("description") or dbt_resource_props["resource_type"] != "model":
+            return super().get_description(dbt_resource_props)
+        comment = leading_comment(dbt_resource_props.get("raw_code") or "")
+        return super().get_description({**dbt_resource_props, "description": comment})
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":

@@ -17,6 +17,7 @@ from pipeline.landing import (
     loaded_delivery,
     record_receipt,
 )
+from pipeline.nightly import delivery_freshness, plan_for_delivery
 from pipeline.quarantine import RuleContext, build_quarantine
 from pipeline.warehouse import run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table
@@ -25,11 +26,16 @@ LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
 CHECKED_KEYS = {name: dg.AssetKey(["raw", f"checked_{name}"]) for name in EXTRACT_COLUMNS}
 REJECTS_KEY = dg.AssetKey(["raw", "quarantine_rejects"])
+FRESHNESS_CHECK = "delivery_freshness"
 
 
 class LandingConfig(dg.Config):
     delivery: str | None = None
     """Delivery folder (YYYY-MM-DD) to land; default: the latest under the extracts root."""
+    force: bool = False
+    """Run even when reports/latest already came from this delivery (same files, settings
+    and code) or from a newer one (`nrr run --force`). Without it such a run lands nothing
+    and skips every later step."""
 
 
 @dg.multi_asset(
@@ -38,8 +44,19 @@ class LandingConfig(dg.Config):
             key,
             group_name=LANDING_GROUP,
             description=f"The {name} extract of the delivery, as received (text).",
+            # Not produced when the delivery is already published: every later step skips.
+            skippable=True,
         )
         for name, key in RAW_KEYS.items()
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            FRESHNESS_CHECK,
+            asset=RAW_KEYS["billing_charges"],
+            description="Warns (never blocks) when the newest delivery folder is older than "
+            "NRR_FRESHNESS_DAYS (default 2): the extracts may have stopped arriving. "
+            "Evaluated by every run, one that skips a published delivery included.",
+        )
     ],
     name="land_delivery",
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
@@ -52,6 +69,7 @@ def land_delivery(
     A delivery missing a file or column is rejected before anything is written.
     """
     settings = nrr.settings()
+    yield freshness_result(settings)
     try:
         delivery = inspect_delivery(
             settings.extracts_dir,
@@ -62,6 +80,11 @@ def land_delivery(
     except DeliveryRejected as exc:
         # Retrying cannot fix a broken delivery.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    plan = plan_for_delivery(settings, delivery, config.force, Limits.from_settings(settings))
+    if not plan.should_run:
+        # A run launched again (from the UI, a re-execution) publishes no duplicate report.
+        context.log.info(f"{plan.reason} Launch with config force: true to rebuild it.")
+        return
     modes = {"file_mode": settings.file_mode, "folder_mode": settings.folder_mode}
     # A full disk or no memory fails at once (a retry needs the same): see guards.
     with out_of_disk_or_memory_not_retried():
@@ -171,5 +194,21 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
                 by_reason.to_pandas().to_markdown(index=False) if rejects.height else "none"
             ),
             "as_of": as_of.isoformat(),
+        },
+    )
+
+
+def freshness_result(settings) -> dg.AssetCheckResult:
+    freshness = delivery_freshness(settings)
+    return dg.AssetCheckResult(
+        check_name=FRESHNESS_CHECK,
+        asset_key=RAW_KEYS["billing_charges"],
+        passed=freshness.fresh,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=freshness.message,
+        metadata={
+            "newest_delivery": freshness.newest or "none",
+            "age_days": -1 if freshness.age_days is None else freshness.age_days,
+            "freshness_days": settings.freshness_days,
         },
     )

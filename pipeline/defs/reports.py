@@ -12,6 +12,7 @@ from pipeline.defs.resources import NrrSettingsResource
 from pipeline.nrr_methods import method_bases, nrr_methods
 from pipeline.publishing import publish_report
 from pipeline.retention import REPORT_TABLES, cohort_retention, nrr_quarterly, ttm_sums
+from pipeline.run_summary import RunSummary, read_summary
 from pipeline.warehouse import loaded_delivery_date, run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table, write_table
 
@@ -108,5 +109,37 @@ def published_report(
     context.log.info(f"Published {folder}")
     manifest = json.loads((folder / "manifest.json").read_text())
     return dg.MaterializeResult(
-        metadata={"folder": str(folder), "manifest": dg.MetadataValue.json(manifest)}
+        metadata={
+            "folder": str(folder),
+            "manifest": dg.MetadataValue.json(manifest),
+            **headline_metadata(read_summary(folder)),
+            **{f"rows_{name}": int(rows) for name, rows in manifest["row_counts"].items()},
+        }
     )
+
+
+def headline_metadata(summary: RunSummary) -> dict[str, dg.MetadataValue]:
+    """The headline figures as numbers Dagster plots over runs (ratios as floats, counts as
+    ints); money stays exact text (it is never a float)."""
+    h = summary.headline
+    ratios = {}
+    if h is not None:
+        ratios = {
+            name: dg.MetadataValue.float(value)
+            for name, value in (
+                ("ttm_nrr", h.ttm_nrr),
+                ("ttm_grr", h.ttm_grr),
+                ("nrr", h.nrr),
+                ("grr", h.grr),
+            )
+            if value is not None
+        }
+    return {
+        "headline_quarter": dg.MetadataValue.text(h.quarter if h else "n/a"),
+        **ratios,
+        "ending_arr": dg.MetadataValue.text(str(h.end_arr) if h and h.end_arr is not None else ""),
+        "ending_customers": dg.MetadataValue.int(int(h.ending_customers or 0) if h else 0),
+        "quarantined_rows": dg.MetadataValue.int(summary.quarantined_rows),
+        "quarantined_arr": dg.MetadataValue.text(str(summary.quarantined_arr)),
+        "restatements": dg.MetadataValue.int(summary.restatements),
+    }

@@ -70,6 +70,7 @@ def inspect(root: Path, limits: Limits = TODAY):
 # --- case 1: implausible dates ---------------------------------------------------------------
 
 
+@pytest.mark.integration  # runs dbt (valued_in_dbt)
 def test_a_year_typo_or_sentinel_date_is_quarantined_and_valued_not_reported(tmp_path):
     result = valued_in_dbt(
         tmp_path,
@@ -187,6 +188,7 @@ def test_an_account_whose_parent_is_a_tab_is_a_top_level_customer_in_both_engine
 # --- case 4: quarantined FX rates a snapshot needed ------------------------------------------
 
 
+@pytest.mark.integration  # runs dbt (valued_in_dbt)
 def test_a_quarantined_rate_that_a_snapshot_needed_counts_against_the_gate(tmp_path):
     result = valued_in_dbt(
         tmp_path,
@@ -211,6 +213,7 @@ def test_a_quarantined_rate_that_a_snapshot_needed_counts_against_the_gate(tmp_p
     )
 
 
+@pytest.mark.integration  # runs dbt (valued_in_dbt)
 def test_a_duplicated_rate_date_that_a_snapshot_needed_counts_against_the_gate(tmp_path):
     result = valued_in_dbt(
         tmp_path,
@@ -255,6 +258,7 @@ def test_an_as_of_after_today_is_a_settings_error():
         Settings(as_of=date(2099, 1, 1))
 
 
+@pytest.mark.integration  # runs dbt (valued_in_dbt)
 def test_an_as_of_before_every_charge_says_so(tmp_path):
     result = valued_in_dbt(
         tmp_path,

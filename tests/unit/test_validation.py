@@ -65,6 +65,7 @@ def test_no_suite_validates_the_movement_table():
     assert not (EXPECTATIONS_DIR / "fct_arr_movements.json").exists()
 
 
+@pytest.mark.spark  # needs the spark extra: runs in .venv-spark (make test, make test-spark)
 def test_great_expectations_loads_in_a_worker_process_with_pyspark_installed():
     """pyspark (the spark extra) exits a process whose __main__ has no file, as a Dagster or
     pytest-xdist worker's has not, when Great Expectations imports it: `python -c` is such a
@@ -74,7 +75,7 @@ def test_great_expectations_loads_in_a_worker_process_with_pyspark_installed():
     import sys
 
     if importlib.util.find_spec("pyspark") is None:
-        pytest.skip("pyspark is not installed (make test installs the spark extra)")
+        pytest.skip("pyspark is not installed (make test-spark installs the spark extra)")
 
     def run(code: str) -> str:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
