@@ -69,7 +69,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "retention reports, check them, and publish when every blocking check passed.",
     )
     return dg.Definitions(
-        assets=[land_delivery, quarantine, build_dbt_assets(), retention_reports, published_report],
+        assets=[
+            land_delivery,
+            quarantine,
+            build_dbt_assets(settings),
+            retention_reports,
+            published_report,
+        ],
         asset_checks=build_suite_checks(),
         jobs=[nightly_job],
         schedules=[build_schedule(nightly_job, settings)],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dbt_project import slice_dimensions, ttm_lookback_quarters
+from pipeline.dbt_project import slice_dimensions, ttm_lookback_periods
 
 # A customer with no value for a dimension is in the slice '': no delivered value can be
 # blank (landing reads blank as missing), so it never merges with a value such as "(blank)".
@@ -126,7 +126,7 @@ def ttm_pairs(
     (end_arr, 0 when it has none), both at q's rate, and the smaller of the two (kept_arr).
 
     The base of TTM NRR/GRR and of the TTM methods of rpt_nrr_methods."""
-    lookback = ttm_lookback_quarters()
+    lookback = ttm_lookback_periods("quarter")
     year_ago = restated.filter(
         (pl.col("rate_index") == pl.col("snapshot_index") + lookback) & (pl.col("arr") > 0)
     ).select("customer_id", pl.col("rate_index").alias("quarter_index"), base_arr="arr")

@@ -13,6 +13,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 ROLLUPS = ("ultimate_parent", "account")
+# The reporting grains NRR_PERIODS may ask for (issue 15, item 3), as stored: `quarter` (the
+# default: the quarterly marts and reports) or `quarter,month` (the monthly ones as well).
+PERIODS = ("quarter", "quarter,month")
 # Who may read the reports and the archive (NRR_SHARE_WITH): file and folder modes.
 SHARING_MODES = {"owner": (0o600, 0o700), "group": (0o640, 0o750), "everyone": (0o644, 0o755)}
 GIB = 1 << 30
@@ -47,8 +50,12 @@ class Settings:
     # rpt_nrr_methods' ttm_cohort_min_arr: the TTM cohort of customers whose ARR four quarters
     # back (at the quarter's rate) is at least this, in the reporting currency.
     method_min_arr: Decimal = Decimal("10000")
+    # NRR_PERIODS: `quarter`, or `quarter,month` to build and publish the monthly marts and
+    # reports too (given in any order, with spaces; stored as one of PERIODS).
+    periods: str = "quarter"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "periods", normalised_periods(self.periods))
         # Absolute paths: a report's recorded settings must not depend on the working directory.
         object.__setattr__(self, "extracts_dir", Path(self.extracts_dir).resolve())
         object.__setattr__(self, "home", Path(self.home).resolve())
@@ -86,6 +93,11 @@ class Settings:
             )
 
     @property
+    def builds_months(self) -> bool:
+        """Whether the monthly marts and reports are built and published (NRR_PERIODS)."""
+        return self.periods == "quarter,month"
+
+    @property
     def file_mode(self) -> int:
         """Mode of report and archive files (NRR_SHARE_WITH)."""
         return SHARING_MODES[self.share_with][0]
@@ -113,6 +125,18 @@ class Settings:
     def as_record(self) -> dict[str, str]:
         record = asdict(self)
         return {k: ("" if v is None else str(v)) for k, v in record.items()}
+
+
+def normalised_periods(value: str) -> str:
+    """NRR_PERIODS as stored: `quarter` or `quarter,month`, whatever the order and spaces."""
+    grains = {part.strip().lower() for part in str(value).split(",")}
+    for periods in PERIODS:
+        if grains == set(periods.split(",")):
+            return periods
+    raise SettingsError(
+        f"NRR_PERIODS must be one of {', '.join(repr(p) for p in PERIODS)} (any order), "
+        f"got {value!r}"
+    )
 
 
 def _parse_date(name: str, value: str) -> date:
@@ -179,6 +203,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_row_bytes=parse_size("NRR_MAX_ROW_BYTES", env.get("NRR_MAX_ROW_BYTES", "16MiB")),
         share_with=env.get("NRR_SHARE_WITH", "owner"),
         method_min_arr=method_min_arr,
+        periods=env.get("NRR_PERIODS", "quarter"),
     )
 
 

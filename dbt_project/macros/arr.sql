@@ -22,7 +22,8 @@ where charges.charge_type in ('recurring', 'usage')
 {%- endmacro %}
 
 {#-
-  Each customer's recurring and usage ARR per product at each snapshot of `quarters`, in the
+  Each customer's recurring and usage ARR per product at each snapshot of `quarters` (a
+  period spine; its index column is the grain's: quarter_index, month_index), in the
   charge currency (converted later, at the rate the comparison needs). `charges` carries
   customer_id, product, charge_type, currency, quantity, amount, billing_period_months,
   effective_start and effective_end. A charge is in force at t when effective_start <= t <
@@ -30,12 +31,12 @@ where charges.charge_type in ('recurring', 'usage')
   billing_period_months. Quantity counts non-negative recurring lines only: a negative
   recurring line is a discount and moves the unit price, not the seats.
 -#}
-{% macro product_snapshot_amounts(charges, quarters) -%}
+{% macro product_snapshot_amounts(charges, quarters, grain='quarter') -%}
 select
     charges.customer_id,
     charges.product,
     charges.currency,
-    quarters.quarter_index as snapshot_index,
+    quarters.{{ period_grain(grain)['index'] }} as snapshot_index,
     cast(sum(case when charges.charge_type = 'recurring'
                   then {{ divide_exact('charges.amount * 12', 'charges.billing_period_months', 10) }}
                   else 0 end)
@@ -51,30 +52,32 @@ inner join {{ quarters }} as quarters
     on charges.effective_start <= quarters.snapshot_date
     and (charges.effective_end is null or quarters.snapshot_date < charges.effective_end)
 where charges.charge_type in ('recurring', 'usage')
-group by charges.customer_id, charges.product, charges.currency, quarters.quarter_index
+group by charges.customer_id, charges.product, charges.currency, quarters.{{ period_grain(grain)['index'] }}
 {%- endmacro %}
 
 {#-
-  The rate in force at each snapshot of `quarters` for each currency: the latest rate_date on
-  or before the snapshot. The reporting currency is always 1.
+  The rate in force at each snapshot of `periods` (a period spine at `grain`) for each
+  currency: the latest rate_date on or before the snapshot. The reporting currency is always
+  1. The index column is the grain's (quarter_index, month_index).
 -#}
-{% macro fx_rates_at_snapshots(quarters) -%}
-select latest.quarter_index, latest.currency, rates.rate_to_reporting as rate
+{% macro fx_rates_at_snapshots(periods, grain='quarter') -%}
+{%- set index = period_grain(grain)['index'] -%}
+select latest.{{ index }}, latest.currency, rates.rate_to_reporting as rate
 from (
-    select quarters.quarter_index, rates.currency, max(rates.rate_date) as rate_date
-    from {{ quarters }} as quarters
+    select quarters.{{ index }}, rates.currency, max(rates.rate_date) as rate_date
+    from {{ periods }} as quarters
     inner join {{ ref('stg_fx__rates') }} as rates
         on rates.rate_date <= quarters.snapshot_date
     where rates.currency <> {{ reporting_currency() }}
-    group by quarters.quarter_index, rates.currency
+    group by quarters.{{ index }}, rates.currency
 ) as latest
 inner join {{ ref('stg_fx__rates') }} as rates
     on rates.currency = latest.currency and rates.rate_date = latest.rate_date
 
 union all
 
-select quarter_index, {{ reporting_currency() }} as currency, cast(1 as decimal(30, 18)) as rate
-from {{ quarters }}
+select {{ index }}, {{ reporting_currency() }} as currency, cast(1 as decimal(30, 18)) as rate
+from {{ periods }}
 {%- endmacro %}
 
 {#-
