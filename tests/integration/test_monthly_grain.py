@@ -238,3 +238,57 @@ def test_ttm_weighted_monthly_is_the_twelve_monthly_sums_ending_at_the_quarters_
     assert joined["denominator_arr"].to_list() == joined["denominator"].to_list()
     for row in joined.iter_rows(named=True):
         assert row["nrr"] == pytest.approx(float(row["numerator"]) / float(row["denominator"]))
+
+
+# A customer negative at a month-end inside a quarter, never at a quarter's end (fiscal year
+# from February: quarters end 2026-01-31 and 2026-04-30): 1,000/month to 2026-02-15 and a
+# -200/month discount to 2026-03-01, so ARR -2,400 at the 2026-02-28 snapshot only. The
+# customer-level rule negative_customer_arr looks at quarter snapshots: it keeps the customer.
+NEGATIVE_AT_A_MONTH_END = {
+    "billing_charges.csv": "charge_id,account_id,product,plan,charge_type,quantity,amount,"
+    "currency,billing_period_months,effective_start,effective_end,updated_at\n"
+    """K-1,K,Core,Pro,recurring,10,1000.00,USD,1,2025-08-01,,2025-08-01T09:00:00
+N-1,N,Core,Pro,recurring,10,1000.00,USD,1,2026-01-01,2026-02-15,2026-01-01T09:00:00
+N-2,N,Core,Discount,recurring,1,-200.00,USD,1,2026-02-01,2026-03-01,2026-02-01T09:00:00
+""",
+    "crm_accounts.csv": "account_id,account_name,parent_account_id,segment,region,industry,"
+    "csm_owner,updated_at\n"
+    """K,Kept Co,,SMB,NA,Retail,Ana Silva,2026-09-30T02:00:00
+N,Negative Month Inc,,SMB,NA,Software,Ana Silva,2026-09-30T02:00:00
+""",
+}
+
+
+def test_a_customer_negative_only_at_a_month_end_stops_the_monthly_night_loudly(
+    tmp_path, monkeypatch, capsys
+):
+    from pipeline.cli import EXIT_BLOCKED, main
+
+    folder = tmp_path / "extracts" / AS_OF.isoformat()
+    folder.mkdir(parents=True)
+    for name, text in NEGATIVE_AT_A_MONTH_END.items():
+        (folder / name).write_text(text)
+    monkeypatch.setenv("NRR_FISCAL_YEAR_START_MONTH", "2")
+    monkeypatch.setenv("NRR_PERIODS", "quarter,month")
+    home = tmp_path / "home"
+    code = main(["run", "--extracts", str(tmp_path / "extracts"), "--home", str(home)])
+    said = capsys.readouterr()
+    assert code == EXIT_BLOCKED
+    # Nothing is published, and the reader is told which test of which mart failed.
+    assert not (home / "reports" / "latest").exists()
+    assert (
+        "Check between_fct_arr_movements_monthly_end_arr__0 on fct_arr_movements_monthly failed"
+        in said.out + said.err
+    )
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.sql(
+            "select month_label, end_arr from fct_arr_movements_monthly "
+            "where customer_id = 'N' order by month_start"
+        ).fetchall()
+        excluded = con.sql("select count(*) from int_charge_exclusions").fetchall()
+    finally:
+        con.close()
+    # FY2026-M12 is January 2026 (12,000), FY2027-M01 February (-2,400 at the 28th).
+    assert rows == [("FY2026-M12", Decimal("12000")), ("FY2027-M01", Decimal("-2400"))]
+    assert excluded == [(0,)]
