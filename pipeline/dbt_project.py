@@ -100,6 +100,7 @@ def dbt_vars(settings: Settings, as_of: date) -> dict[str, str | int]:
         "fiscal_year_start_month": settings.fiscal_year_start_month,
         "reporting_currency": settings.reporting_currency,
         "rollup": settings.rollup,
+        "usage_arr": settings.usage_arr,
     }
 
 

@@ -173,11 +173,19 @@ def no_arr_rejection(con: duckdb.DuckDBPyConnection, as_of: date) -> DeliveryRej
     """Why the delivery is rejected when dbt found no ARR to report (None when it found some):
     no recurring or usage charge in force at any quarter's snapshot up to as-of. Read from
     dbt's models `delivery_arr` and `quarantine`, after dbt ran."""
-    first_start, has_arr = con.execute(
-        f"select first_charge_start, has_arr from {DELIVERY_ARR_TABLE}"
+    first_start, has_arr, has_excluded_usage = con.execute(
+        f"select first_charge_start, has_arr, has_excluded_usage from {DELIVERY_ARR_TABLE}"
     ).fetchone()
     if has_arr:
         return None
+    if has_excluded_usage:
+        return DeliveryRejected(
+            "The delivery has no recurring charge in force at any quarter's snapshot on or "
+            f"before the as-of date {as_of.isoformat()}, and NRR_USAGE_ARR is exclude: its "
+            "usage charges carry no ARR (committed revenue only), so there is no ARR to report. "
+            "Set NRR_USAGE_ARR to run_rate or trailing_3_period_average to report usage.",
+            file="billing_charges",
+        )
     message = (
         "The delivery has no recurring or usage charge in force at any quarter's snapshot on "
         f"or before the as-of date {as_of.isoformat()}: there is no ARR to report."

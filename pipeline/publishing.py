@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import fields
@@ -132,6 +133,14 @@ def previous_report(settings: Settings) -> PreviousReport | None:
     return PreviousReport(folder=folder, as_of=manifest["as_of"], manifest=manifest)
 
 
+# What the page's note says of a usage ARR policy other than the default (NRR_USAGE_ARR).
+USAGE_ARR_NOTES = {
+    "run_rate": "",
+    "trailing_3_period_average": ", usage ARR as the trailing three-month average",
+    "exclude": ", usage charges excluded (committed revenue only)",
+}
+
+
 def report_settings(settings: Settings, as_of: date, delivery: date) -> dict[str, str]:
     """What a report records about how it was made: its settings (as_of as used), the
     delivery and the code version, the same in report_settings and manifest.json."""
@@ -146,7 +155,11 @@ def report_settings(settings: Settings, as_of: date, delivery: date) -> dict[str
 
 
 def _write_outputs(
-    settings: Settings, folder: Path, note: str, recorded: dict[str, str]
+    settings: Settings,
+    folder: Path,
+    note: str,
+    recorded: dict[str, str],
+    validations: Path | None = None,
 ) -> tuple[dict[str, int], str]:
     """marts.duckdb (with restatements), a Parquet file per table, the workbook and the page.
     Returns the row counts and the restatements note."""
@@ -157,6 +170,7 @@ def _write_outputs(
         tables = published_tables(settings.builds_months)
         for name, (source, order) in tables.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
+            copy_comments(con, name, source)
         con.execute("detach working")
         restated = build_restatements(con, previous_report(settings), recorded)
         con.execute("create table report_settings (name varchar, value varchar)")
@@ -168,12 +182,57 @@ def _write_outputs(
             target = _sql_text(folder / f"{name}.parquet")
             con.execute(f"copy {name} to {target} (format parquet, compression zstd)")
             counts[name] = scalar(con, f"select count(*) from {name}")
-        views = load_views(con, settings.reporting_currency)
+        views = load_views(con, settings.reporting_currency, validations)
     finally:
         con.close()
     write_workbook(views, folder / "nrr_report.xlsx", settings.reporting_currency)
     write_page(views, folder / "nrr_report.html", note)
     return counts, restated
+
+
+def copy_comments(con, name: str, source: str) -> None:
+    """The table and column comments of working.<source> (dbt persist_docs writes the marts'
+    descriptions there) onto the published table <name>, so a BI tool shows them."""
+    schema, table = source.split(".")
+    where = "database_name = 'working' and schema_name = ? and table_name = ?"
+    (comment,) = con.execute(
+        f"select comment from duckdb_tables() where {where}", [schema, table]
+    ).fetchone() or (None,)
+    if comment:
+        con.execute(f"comment on table {name} is {_sql_text(comment)}")
+    columns = con.execute(
+        f"select column_name, comment from duckdb_columns() where {where} and comment is not null",
+        [schema, table],
+    ).fetchall()
+    for column, text in columns:
+        con.execute(f'comment on column {name}."{column}" is {_sql_text(text)}')
+
+
+# A <script src>, <link href> or <img src> that loads from the network (Data Docs load
+# Bootstrap, jQuery and Vega from CDNs).
+_NETWORK_SCRIPT = re.compile(
+    r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I
+)
+_NETWORK_TAG = re.compile(
+    r"<(?:link|img)\b[^>]*\b(?:href|src)\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I
+)
+OFFLINE_NOTE = (
+    '<div style="background:#fff3cd;padding:0.6rem 1rem;border:1px solid #e0c36b">'
+    "Offline copy: the styles and scripts these pages would load from the internet were "
+    "left out, so they look plain. Every expectation, its observed value and result is also "
+    "in the Data quality section of nrr_report.html.</div>"
+)
+
+
+def offline_data_docs(folder: Path) -> None:
+    """Make the published Data Docs load nothing from the network: drop the scripts,
+    stylesheets and images they would fetch from CDNs (their own CSS stays), and say so at
+    the top of each page."""
+    for page in folder.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        text = _NETWORK_TAG.sub("", _NETWORK_SCRIPT.sub("", text))
+        text = re.sub(r"(<body\b[^>]*>)", lambda m: m.group(1) + OFFLINE_NOTE, text, count=1)
+        page.write_text(text, encoding="utf-8")
 
 
 def _sql_text(value: object) -> str:
@@ -286,16 +345,17 @@ def publish_report(settings: Settings, as_of: date, delivery: date, run_id: str)
             f"As of {as_of.isoformat()}, delivery {delivery.isoformat()}, "
             f"{settings.reporting_currency}, fiscal year starting in month "
             f"{settings.fiscal_year_start_month}, customers rolled up to "
-            f"{settings.rollup.replace('_', ' ')}"
+            f"{settings.rollup.replace('_', ' ')}{USAGE_ARR_NOTES[settings.usage_arr]}"
         )
         recorded = report_settings(settings, as_of, delivery)
-        counts, restated = _write_outputs(settings, staging, note, recorded)
+        validations = settings.home / "validations" / run_id
+        counts, restated = _write_outputs(settings, staging, note, recorded, validations)
         docs = data_docs_dir(settings.home / "gx")
         if (settings.home / "gx").exists():  # the checks ran: render their site once
             docs = suite_runner(settings.home / "gx").build_docs()
         if docs.exists():
             shutil.copytree(docs, staging / "data_docs")
-        validations = settings.home / "validations" / run_id
+            offline_data_docs(staging / "data_docs")
         if validations.exists():
             shutil.copytree(validations, staging / "validations")
         files = delivery_files(settings, delivery)

@@ -5,11 +5,15 @@ Both outputs are built from these views, so they never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipeline.dbt_project import slice_dimensions
 from pipeline.nrr_methods import NRR_METHODS
 from pipeline.retention import BLANK_SLICE_VALUE
 
@@ -41,7 +45,110 @@ MOTION_COLUMNS = (
     "cross_sell_arr",
     "product_churn_arr",
 )
+# The bridge in reading order: the previous quarter's end, the currency effect, this
+# quarter's start, the movements, the end (contraction and churn shown negative).
+BRIDGE_STEPS = (
+    "previous_end_arr",
+    "fx_arr",
+    "start_arr",
+    "new_arr",
+    "reactivation_arr",
+    "expansion_arr",
+    "contraction_arr",
+    "churn_arr",
+    "end_arr",
+)
 TOP_MOVERS = 10
+
+# What the workbook and the page call each column (one mapping for both); a column not
+# listed is shown by its name with spaces (age columns: "age 3" -> "Age 3").
+COLUMN_LABELS = {
+    "quarter_label": "Quarter",
+    "quarter_start": "Quarter start",
+    "snapshot_date": "Snapshot date",
+    "is_complete": "Complete",
+    "dimension": "Slice by",
+    "dimension_value": "Slice",
+    "previous_end_arr": "Previous quarter end",
+    "fx_arr": "FX",
+    "start_arr": "Start ARR",
+    "starting_arr": "Start ARR",
+    "new_arr": "New",
+    "reactivation_arr": "Reactivation",
+    "expansion_arr": "Expansion",
+    "contraction_arr": "Contraction",
+    "churn_arr": "Churn",
+    "lost_arr": "Contraction + churn",
+    "end_arr": "End ARR",
+    "bridge_check": "Check (0)",
+    "starting_customers": "Customers at start",
+    "ending_customers": "Customers at end",
+    "nrr": "NRR",
+    "grr": "GRR",
+    "ttm_nrr": "TTM NRR",
+    "ttm_grr": "TTM GRR",
+    "method": "Method",
+    "numerator_arr": "Numerator ARR",
+    "denominator_arr": "Denominator ARR",
+    "customers_in_base": "Customers in base",
+    "retained_customers": "Retained customers",
+    "definition": "Definition",
+    "seat_arr": "Seats",
+    "tier_arr": "Tier",
+    "price_arr": "Price",
+    "usage_arr": "Usage",
+    "cross_sell_arr": "Cross-sell",
+    "product_churn_arr": "Product churn",
+    "cohort_quarter": "Cohort",
+    "customer_id": "Customer ID",
+    "customer_name": "Customer",
+    "csm_owner": "CSM",
+    "segment": "Segment",
+    "region": "Region",
+    "industry": "Industry",
+    "movement": "Movement",
+    "change": "Change",
+    "metric": "Metric",
+    "previous_value": "Previous value",
+    "new_value": "New value",
+    "difference": "Difference",
+    "previous_ratio": "Previous ratio",
+    "new_ratio": "New ratio",
+    "ratio_difference": "Ratio difference",
+    "previous_as_of": "Previous as of",
+    "delivery_date": "Delivery",
+    "source_file": "File",
+    "extract": "Extract",
+    "row_number": "Row",
+    "reason": "Reason",
+    "detail": "Detail",
+    "raw_record": "Row as delivered",
+    "arr_at_stake": "ARR at stake",
+    "unvalued": "Cannot be valued",
+    "name": "Setting",
+    "value": "Value",
+    "suite": "Suite",
+    "expectation": "Expectation",
+    "target": "Column",
+    "observed": "Observed",
+    "success": "Passed",
+}
+# How a slice dimension is named in the page's selector and the workbook's pivots.
+DIMENSION_LABELS = {"all": "All customers", "csm_owner": "CSM"}
+
+
+def label(column: str) -> str:
+    """The column as the workbook's and the page's headers show it."""
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    text = column.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def dimension_label(dimension: str) -> str:
+    return DIMENSION_LABELS.get(dimension, label(dimension))
+
+
 # Where the full quarantine is when a view shows only part of it.
 QUARANTINE_FILES = "quarantine.parquet (and table quarantine in marts.duckdb)"
 
@@ -87,8 +194,8 @@ def first_rows(frame: pl.DataFrame, limit: int) -> tuple[pl.DataFrame, str]:
 @dataclass(frozen=True)
 class ReportViews:
     headline_quarter: str
-    summary: list[tuple[str, object, str]]  # label, value, kind: text | money | percent
-    bridge: pl.DataFrame
+    summary: list[tuple[str, object, str]]  # label, value, kind: text | money | percent | integer
+    bridge: pl.DataFrame  # all customers, BRIDGE_STEPS in reading order (losses negative)
     nrr: pl.DataFrame
     methods: pl.DataFrame  # every NRR method in the headline quarter, all customers
     motions: pl.DataFrame
@@ -99,6 +206,13 @@ class ReportViews:
     restatements: pl.DataFrame
     restatements_note: str
     settings: pl.DataFrame
+    currency: str = "USD"
+    as_of: str = ""
+    delivery: str = ""
+    bridge_slices: pl.DataFrame = field(default_factory=pl.DataFrame)  # every slice
+    cohort_slices: pl.DataFrame = field(default_factory=pl.DataFrame)  # every slice, long
+    movers: pl.DataFrame = field(default_factory=pl.DataFrame)  # top movers of every slice
+    quality: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per expectation
 
 
 def _triangle(cohorts: pl.DataFrame, value: str) -> pl.DataFrame:
@@ -152,8 +266,151 @@ def _restatements_for_display(restatements: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
-    """Read the published tables (in con) into the report's views."""
+def reading_order(bridge: pl.DataFrame) -> pl.DataFrame:
+    """fct_arr_bridge rows with the bridge in reading order: previous quarter end (start -
+    fx: last quarter's end at its own rates), FX, start, the movements with contraction and
+    churn negative, end; then the customer counts. Every other column is kept in front."""
+    keys = [c for c in bridge.columns if c not in (*BRIDGE_STEPS, *_COUNTS, *MOTION_COLUMNS)]
+    return bridge.select(
+        *keys,
+        (pl.col("start_arr") - pl.col("fx_arr")).alias("previous_end_arr"),
+        "fx_arr",
+        "start_arr",
+        "new_arr",
+        "reactivation_arr",
+        "expansion_arr",
+        (-pl.col("contraction_arr")).alias("contraction_arr"),
+        (-pl.col("churn_arr")).alias("churn_arr"),
+        "end_arr",
+        *[c for c in _COUNTS if c in bridge.columns],
+    )
+
+
+_COUNTS = ("starting_customers", "ending_customers")
+
+
+def axis_floor(levels: list[Decimal]) -> Decimal:
+    """Where a waterfall's value axis starts: a round number half the levels' spread below
+    the lowest level (0 when that is not above 0), so movements are visible next to levels."""
+    if not levels:
+        return Decimal(0)
+    low, high = min(levels), max(levels)
+    spread = high - low or abs(high) / 10 or Decimal(1)
+    floor = low - spread / 2
+    if floor <= 0:
+        return Decimal(0)
+    step = Decimal(10) ** (len(str(int(spread))) - 1)
+    return (floor // step) * step
+
+
+def bridge_check(row: dict) -> Decimal:
+    """start + new + reactivation + expansion + contraction + churn - end of a reading-order
+    row (losses negative): 0 when the bridge adds up."""
+    steps = ("start_arr", "new_arr", "reactivation_arr", "expansion_arr", "contraction_arr")
+    return sum((row[c] for c in (*steps, "churn_arr")), Decimal(0)) - row["end_arr"]
+
+
+def _movers(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
+    """The headline quarter's top expanding and top losing (contraction or churn) customers
+    of every slice: dimension, dimension_value, list (expanding | losing), rank, the
+    customer, their CSM and amounts."""
+    dimensions = slice_dimensions()
+    frame = con.sql(f"""
+        select m.customer_id, c.customer_name, m.movement,
+               {", ".join(f"coalesce(m.{d}, '') as {d}" for d in dimensions)},
+               m.start_arr, m.end_arr, m.expansion_arr, m.contraction_arr + m.churn_arr as lost_arr
+        from fct_arr_movements as m left join dim_customers as c using (customer_id)
+        where m.quarter_label = '{quarter}'
+          and (m.expansion_arr > 0 or m.contraction_arr + m.churn_arr > 0)""").pl()
+    parts = []
+    for dimension in ("all", *dimensions):
+        value = pl.lit("all") if dimension == "all" else pl.col(dimension)
+        sliced = frame.with_columns(
+            pl.lit(dimension).alias("dimension"), value.alias("dimension_value")
+        )
+        for name, amount in (("expanding", "expansion_arr"), ("losing", "lost_arr")):
+            parts.append(
+                sliced.filter(pl.col(amount) > 0)
+                .sort(amount, "customer_id", descending=[True, False])
+                .group_by("dimension_value", maintain_order=True)
+                .head(TOP_MOVERS)
+                .with_columns(pl.lit(name).alias("list"))
+            )
+    columns = [
+        "dimension",
+        "dimension_value",
+        "list",
+        "customer_id",
+        "customer_name",
+        "csm_owner" if "csm_owner" in dimensions else pl.lit("").alias("csm_owner"),
+        "movement",
+        "start_arr",
+        "end_arr",
+        "expansion_arr",
+        "lost_arr",
+    ]
+    if not parts:
+        return pl.DataFrame()
+    return labelled_slices(pl.concat([p.select(columns) for p in parts]))
+
+
+def quality_rows(folder: Path | None) -> pl.DataFrame:
+    """Every expectation of the run's suites (the result files the checks saved in folder):
+    suite, expectation, target column, what was observed and whether it passed."""
+    rows = []
+    for path in sorted(folder.glob("*.json")) if folder and folder.exists() else []:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for item in result.get("results", []) if isinstance(result, dict) else []:
+            config = item.get("expectation_config") or {}
+            kwargs = config.get("kwargs") or {}
+            target = (
+                kwargs.get("column")
+                or kwargs.get("column_list")
+                or (
+                    f"{kwargs['column_A']} vs {kwargs['column_B']}"
+                    if "column_A" in kwargs
+                    else "table"
+                )
+            )
+            outcome = item.get("result") or {}
+            if outcome.get("unexpected_count") is not None:
+                observed = (
+                    f"{outcome['unexpected_count']:,} of {outcome.get('element_count') or 0:,} "
+                    "rows unexpected"
+                )
+            elif "observed_value" in outcome:
+                observed = str(outcome["observed_value"])
+            elif (item.get("exception_info") or {}).get("raised_exception"):
+                observed = "could not be evaluated"
+            else:
+                observed = ""
+            rows.append(
+                {
+                    "suite": path.stem,
+                    "expectation": str(config.get("type", "")),
+                    "target": target if isinstance(target, str) else ", ".join(map(str, target)),
+                    "observed": observed,
+                    "success": bool(item.get("success")),
+                }
+            )
+    schema = {
+        "suite": pl.String,
+        "expectation": pl.String,
+        "target": pl.String,
+        "observed": pl.String,
+        "success": pl.Boolean,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def load_views(
+    con: duckdb.DuckDBPyConnection, currency: str, validations: Path | None = None
+) -> ReportViews:
+    """Read the published tables (in con) into the report's views; validations is the folder
+    of the run's check results (the data-quality section), when the checks ran."""
 
     def table(sql: str) -> pl.DataFrame:
         return con.sql(sql).pl()
@@ -166,14 +423,26 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
     headline = (complete if complete.height else totals).tail(1)
     quarter = headline["quarter_label"][0] if headline.height else "n/a"
     row = headline.row(0, named=True) if headline.height else {}
-    bridge = table(
-        "select quarter_label, snapshot_date, is_complete, "
-        + ", ".join(BRIDGE_COLUMNS)
-        + ", starting_customers, ending_customers "
-        "from fct_arr_bridge where dimension = 'all' order by quarter_start"
+    bridge_slices = reading_order(
+        table(
+            "select quarter_label, snapshot_date, is_complete, dimension, dimension_value, "
+            + ", ".join(BRIDGE_COLUMNS)
+            + ", starting_customers, ending_customers "
+            "from fct_arr_bridge order by quarter_start, dimension, dimension_value"
+        )
     )
-    end_arr = bridge.filter(pl.col("quarter_label") == quarter)["end_arr"]
+    bridge = bridge_slices.filter(pl.col("dimension") == "all").drop("dimension", "dimension_value")
+    headline_bridge = bridge.filter(pl.col("quarter_label") == quarter)
+    end_arr = headline_bridge["end_arr"]
+    settings = table("select * from report_settings")
+    recorded = dict(settings.select("name", "value").iter_rows())
+    quarantine = table("select * from quarantine order by extract, row_number")
     summary = [
+        ("As of", recorded.get("as_of", ""), "text"),
+        ("Delivery", recorded.get("delivery_date", ""), "text"),
+        ("Reporting currency", currency, "text"),
+        ("Fiscal year starts in month", recorded.get("fiscal_year_start_month", ""), "text"),
+        ("Customers rolled up to", recorded.get("rollup", "").replace("_", " "), "text"),
         ("Headline quarter (latest complete)", quarter, "text"),
         ("TTM NRR", row.get("ttm_nrr"), "percent"),
         ("TTM NRR benchmark band", band(row.get("ttm_nrr")), "text"),
@@ -182,6 +451,17 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         ("Quarterly NRR benchmark band", band(row.get("nrr")), "text"),
         ("Quarterly GRR", row.get("grr"), "percent"),
         (f"ARR at quarter end ({currency})", end_arr[0] if end_arr.len() else None, "money"),
+        (
+            "Customers at quarter end",
+            headline_bridge["ending_customers"][0] if headline_bridge.height else None,
+            "integer",
+        ),
+        ("Quarantined rows", quarantine.height, "integer"),
+        (
+            f"Quarantined ARR at stake ({currency})",
+            quarantine["arr_at_stake"].sum() if quarantine.height else Decimal(0),
+            "money",
+        ),
     ]
     methods = table(
         f"""select quarter_label, method, nrr, grr, numerator_arr, denominator_arr,
@@ -190,7 +470,6 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
             where quarter_label = '{quarter}' and dimension = 'all' and dimension_value = 'all'"""
     )
     cohorts = table("select * from rpt_cohort_retention")
-    settings = table("select * from report_settings")
     movers = table(f"""
         select m.customer_id, c.customer_name, m.csm_owner, m.segment, m.movement,
                m.start_arr, m.end_arr, m.expansion_arr, m.contraction_arr + m.churn_arr as lost_arr
@@ -239,8 +518,25 @@ def load_views(con: duckdb.DuckDBPyConnection, currency: str) -> ReportViews:
         top_contracting=movers.filter(pl.col("lost_arr") > 0)
         .sort("lost_arr", descending=True)
         .head(TOP_MOVERS),
-        quarantine=table("select * from quarantine order by extract, row_number"),
+        quarantine=quarantine,
         restatements=_restatements_for_display(table("select * from restatements")),
-        restatements_note=settings.filter(pl.col("name") == "restatements")["value"].first() or "",
+        restatements_note=recorded.get("restatements") or "",
         settings=settings,
+        currency=currency,
+        as_of=recorded.get("as_of", ""),
+        delivery=recorded.get("delivery_date", ""),
+        bridge_slices=labelled_slices(bridge_slices),
+        cohort_slices=labelled_slices(
+            cohorts.select(
+                "dimension",
+                "dimension_value",
+                "cohort_quarter",
+                "age",
+                "net_retention",
+                "gross_retention",
+                "logo_retention",
+            ).sort("dimension", "dimension_value", "cohort_quarter", "age")
+        ),
+        movers=_movers(con, quarter),
+        quality=quality_rows(validations),
     )

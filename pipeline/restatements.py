@@ -30,7 +30,10 @@ COMPARABLE_SETTINGS = {
     "reporting_currency": "reporting currency",
     "fiscal_year_start_month": "fiscal year start month",
     "rollup": "customer roll-up",
+    "usage_arr": "usage ARR policy",
 }
+# A report published before a comparable setting existed was made under its default.
+RECORDED_BEFORE_IT_EXISTED = {"usage_arr": "run_rate"}
 KEY = ("quarter_start", "dimension", "dimension_value")
 # What is read of the previous report, as <name>.parquet in its folder.
 PREVIOUS_TABLES = ("fct_arr_bridge", "rpt_nrr_quarterly")
@@ -93,10 +96,14 @@ def _load_previous_tables(con: duckdb.DuckDBPyConnection, previous: PreviousRepo
 
 def incomparable_settings(previous: dict[str, str], current: dict[str, str]) -> list[str]:
     """'reporting currency USD -> EUR', … for every comparable setting that differs."""
+
+    def value(record: dict[str, str], name: str) -> str:
+        return record.get(name, RECORDED_BEFORE_IT_EXISTED.get(name, "?"))
+
     return [
-        f"{label} {previous.get(name, '?')} -> {current.get(name, '?')}"
+        f"{label} {value(previous, name)} -> {value(current, name)}"
         for name, label in COMPARABLE_SETTINGS.items()
-        if previous.get(name) != current.get(name)
+        if value(previous, name) != value(current, name)
     ]
 
 

@@ -13,6 +13,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 ROLLUPS = ("ultimate_parent", "account")
+# How usage charges carry ARR (NRR_USAGE_ARR; docs/definitions.md, "Usage ARR policy"): the
+# run rate of the usage period in force (today's rule), 12 x the mean monthly usage over the
+# three months ending at the snapshot, or none (committed-revenue NRR).
+USAGE_ARR_POLICIES = ("run_rate", "trailing_3_period_average", "exclude")
 # The reporting grains NRR_PERIODS may ask for (issue 15, item 3), as stored: `quarter` (the
 # default: the quarterly marts and reports) or `quarter,month` (the monthly ones as well).
 PERIODS = ("quarter", "quarter,month")
@@ -50,6 +54,7 @@ class Settings:
     # rpt_nrr_methods' ttm_cohort_min_arr: the TTM cohort of customers whose ARR four quarters
     # back (at the quarter's rate) is at least this, in the reporting currency.
     method_min_arr: Decimal = Decimal("10000")
+    usage_arr: str = "run_rate"
     # NRR_PERIODS: `quarter`, or `quarter,month` to build and publish the monthly marts and
     # reports too (given in any order, with spaces; stored as one of PERIODS).
     periods: str = "quarter"
@@ -87,6 +92,11 @@ class Settings:
             )
         if self.method_min_arr < 0:
             raise SettingsError("NRR_METHOD_MIN_ARR must be >= 0")
+        if self.usage_arr not in USAGE_ARR_POLICIES:
+            raise SettingsError(
+                f"NRR_USAGE_ARR must be one of {', '.join(USAGE_ARR_POLICIES)}, "
+                f"got {self.usage_arr!r}"
+            )
         if self.share_with not in SHARING_MODES:
             raise SettingsError(
                 f"NRR_SHARE_WITH must be one of {', '.join(SHARING_MODES)}, got {self.share_with!r}"
@@ -203,6 +213,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_row_bytes=parse_size("NRR_MAX_ROW_BYTES", env.get("NRR_MAX_ROW_BYTES", "16MiB")),
         share_with=env.get("NRR_SHARE_WITH", "owner"),
         method_min_arr=method_min_arr,
+        usage_arr=env.get("NRR_USAGE_ARR", "run_rate"),
         periods=env.get("NRR_PERIODS", "quarter"),
     )
 

@@ -14,9 +14,10 @@
   {{ fiscal_period_start(date_expr, 3) }}
 {%- endmacro %}
 
-{#- A recurring or usage charge in force for at least a day: what can put ARR in a report. -#}
+{#- A recurring or usage charge in force for at least a day: what can put ARR in a report
+    (recurring only when NRR_USAGE_ARR is exclude: macros/arr.sql, arr_charge_types). -#}
 {% macro arr_bearing_for_a_day() -%}
-  charge_type in ('recurring', 'usage') and (effective_end is null or effective_end > effective_start)
+  charge_type in ({{ arr_charge_types() }}) and (effective_end is null or effective_end > effective_start)
 {%- endmacro %}
 
 {#-

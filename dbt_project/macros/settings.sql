@@ -33,3 +33,13 @@
 {% macro reporting_currency() -%}
   '{{ run_setting("reporting_currency", "USD") | upper }}'
 {%- endmacro %}
+
+{#- How usage charges carry ARR (NRR_USAGE_ARR; macros/arr.sql, product_snapshot_amounts): a
+    name, not a SQL literal, for Jinja to branch on. -#}
+{% macro usage_arr_policy() -%}
+  {%- set policy = run_setting('usage_arr', 'run_rate') -%}
+  {%- if policy not in ('run_rate', 'trailing_3_period_average', 'exclude') -%}
+    {{ exceptions.raise_compiler_error("var 'usage_arr' must be run_rate, trailing_3_period_average or exclude, got " ~ policy) }}
+  {%- endif -%}
+  {{ return(policy) }}
+{%- endmacro %}

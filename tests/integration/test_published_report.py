@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ import pytest
 
 from pipeline.cli import EXIT_BLOCKED, EXIT_OK, main
 from pipeline.dbt_project import slice_dimensions
+from pipeline.report_views import label
 from tests.integration.crafted import CHARGES, published, write_crafted_delivery
 from tests.shared_runs import copy_run
 
@@ -120,6 +122,84 @@ def test_the_bridge_matches_hand_computed_values(crafted_run):
     ]
 
 
+def test_the_long_bridge_steps_add_up_in_reading_order(crafted_run):
+    _, home, _ = crafted_run
+    rows = published(
+        home,
+        """select quarter_label, step_order, step, step_kind, amount, reporting_currency
+           from fct_arr_bridge_steps where dimension = 'all' order by quarter_start, step_order""",
+    )
+    d = Decimal
+    q2 = [
+        (order, step, kind, amount)
+        for label, order, step, kind, amount, _ in rows
+        if label == "FY2026-Q2"
+    ]
+    # FY2026-Q2: 62,400 at FY2026-Q1's EUR rate; EUR to 1.00 (-2,400); the discount ends for
+    # P (+2,400); S churns (-14,400): 48,000.
+    assert q2 == [
+        (1, "previous_end", "total", d(62400)),
+        (2, "fx", "movement", d(-2400)),
+        (3, "start", "total", d(60000)),
+        (4, "new", "movement", d(0)),
+        (5, "reactivation", "movement", d(0)),
+        (6, "expansion", "movement", d(2400)),
+        (7, "contraction", "movement", d(0)),
+        (8, "churn", "movement", d(-14400)),
+        (9, "end", "total", d(48000)),
+    ]
+    assert {currency for *_, currency in rows} == {"USD"}
+    # Every quarter and slice: previous end + fx + movements = end, and as many rows as the
+    # bridge has, nine each.
+    assert published(
+        home,
+        """select count(*) from (
+             select quarter_label, dimension, dimension_value,
+                    sum(amount) filter (where step_kind = 'movement' or step = 'previous_end')
+                      - sum(amount) filter (where step = 'end') as off
+             from fct_arr_bridge_steps group by all) where off <> 0""",
+    ) == [(0,)]
+    assert published(home, "select count(*) from fct_arr_bridge_steps") == published(
+        home, "select 9 * count(*) from fct_arr_bridge"
+    )
+
+
+def test_mart_descriptions_are_comments_in_the_published_marts(crafted_run):
+    _, home, _ = crafted_run
+    comments = dict(
+        published(
+            home,
+            """select column_name, comment from duckdb_columns()
+               where table_name = 'fct_arr_movements' and comment is not null""",
+        )
+    )
+    assert comments["fx_arr"] == (
+        "start_arr minus last quarter's end_arr at last quarter's rate: the currency effect."
+    )
+    (table_comment,) = published(
+        home, "select comment from duckdb_tables() where table_name = 'fct_arr_bridge_steps'"
+    )[0]
+    assert table_comment.startswith("**The ARR bridge in long format**")
+    undocumented = published(
+        home,
+        """select table_name, column_name from duckdb_columns()
+           where table_name in ('fct_arr_movements', 'fct_arr_bridge', 'fct_arr_bridge_steps',
+                                'dim_customers') and comment is null""",
+    )
+    assert undocumented == []
+
+
+def test_no_page_of_the_report_loads_anything_from_the_network(crafted_run):
+    _, home, _ = crafted_run
+    folder = home / "reports" / "latest"
+    pages = [folder / "nrr_report.html", *sorted((folder / "data_docs").rglob("*.html"))]
+    assert len(pages) > 10
+    loads = re.compile(
+        r"<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I
+    )
+    assert {p.name: loads.findall(p.read_text()) for p in pages} == {p.name: [] for p in pages}
+
+
 def test_motions_match_hand_computed_values(crafted_run):
     _, home, _ = crafted_run
     rows = published(
@@ -190,7 +270,7 @@ def test_the_declared_slices_drive_the_marts_the_reports_and_the_views(crafted_r
     latest = home / "reports" / "latest"
     sheet = openpyxl.load_workbook(latest / "nrr_report.xlsx", read_only=True)["NRR by quarter"]
     header, *body = sheet.iter_rows(values_only=True)
-    assert {row[header.index("dimension")] for row in body} == expected
+    assert {row[header.index(label("dimension"))] for row in body} == expected
     page = (latest / "nrr_report.html").read_text()
     for dimension in expected:
         assert f'<td class="text">{dimension}</td>' in page, dimension
@@ -323,6 +403,12 @@ def test_a_threshold_above_the_quarantined_arr_lets_it_publish(crafted_run, monk
     )
     assert os.readlink(home / "reports" / "latest") == "2026-10-01"
     assert published(home, "select count(*) from quarantine") == [(2,)]
+    # The page says so in a red banner at the top: rows, ARR at stake, reasons.
+    page = (home / "reports" / "latest" / "nrr_report.html").read_text()
+    banner = page[page.index('<div class="banner"') :].split("</div>")[0]
+    assert "2 delivered rows were left out of every" in banner
+    assert "carrying ARR 6,000 USD" in banner
+    assert "Reasons: bad_amount (1), unknown_account (1)." in banner
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import polars as pl
 
 from pipeline.page import write_page
 from pipeline.publishing import HISTORY, place_and_show, remove_crash_leftovers
-from pipeline.report_views import ReportViews, cut_text
+from pipeline.report_views import ReportViews, cut_text, label
 from pipeline.workbook import write_workbook
 from tests.unit.factories import QUARANTINE_SCHEMA
 
@@ -127,7 +127,7 @@ def test_text_longer_than_an_excel_cell_is_cut_visibly_in_the_workbook(tmp_path)
     write_workbook(_views(_quarantine(1, detail, raw_record)), tmp_path / "r.xlsx", "USD")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["Quarantine"]
     header, row = list(sheet.iter_rows(min_row=1, max_row=2, values_only=True))
-    shown = dict(zip(header, row, strict=True))
+    shown = {column: row[header.index(label(column))] for column in ("raw_record", "detail")}
     where = "full text in quarantine.parquet (and table quarantine in marts.duckdb)]"
     marker = f"… [truncated: 1,234,567 characters in total; {where}"
     assert shown["raw_record"].endswith(marker)

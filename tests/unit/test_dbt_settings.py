@@ -34,6 +34,7 @@ def test_the_dbt_environment_carries_every_run_setting_and_leaves_os_environ_alo
         "NRR_DBT_FISCAL_YEAR_START_MONTH": "4",
         "NRR_DBT_REPORTING_CURRENCY": "EUR",
         "NRR_DBT_ROLLUP": "account",
+        "NRR_DBT_USAGE_ARR": "run_rate",
         "NRR_DBT_PARENT_PID": "4242",
     }
     # The same settings as --vars (dbt unit tests, Spark): one translation, two spellings.
@@ -157,3 +158,38 @@ def test_the_methods_minimum_arr_is_a_setting():
     for bad in ("ten thousand", "NaN", "-1"):
         with pytest.raises(SettingsError, match="NRR_METHOD_MIN_ARR must be"):
             settings_from_env({"NRR_METHOD_MIN_ARR": bad})
+
+
+def test_the_usage_arr_policy_is_a_setting_dbt_reads():
+    import pytest
+
+    from pipeline.settings import SettingsError, settings_from_env
+
+    assert settings_from_env({}).usage_arr == "run_rate"  # today's rule: no figure changes
+    for policy in ("run_rate", "trailing_3_period_average", "exclude"):
+        settings = settings_from_env({"NRR_USAGE_ARR": policy})
+        assert settings.usage_arr == policy
+        assert settings.as_record()["usage_arr"] == policy  # as reports stamp it
+        assert dbt_vars(settings, date(2026, 9, 30))["usage_arr"] == policy
+        assert dbt_environment(settings, date(2026, 9, 30), 1)["NRR_DBT_USAGE_ARR"] == policy
+    for bad in ("trailing", "RUN_RATE", ""):
+        with pytest.raises(
+            SettingsError,
+            match="NRR_USAGE_ARR must be one of run_rate, trailing_3_period_average, exclude, "
+            f"got '{bad}'",
+        ):
+            settings_from_env({"NRR_USAGE_ARR": bad})
+
+
+def test_a_report_records_every_setting(tmp_path):
+    """report_settings (and manifest.json's copy) carry every Settings field, so a new setting
+    is stamped on every report without being listed anywhere."""
+    from dataclasses import fields
+
+    from pipeline.publishing import report_settings
+
+    settings = Settings(home=tmp_path / "home", usage_arr="exclude")
+    recorded = report_settings(settings, date(2026, 9, 30), date(2026, 10, 1))
+    assert {f.name for f in fields(Settings)} <= set(recorded)
+    assert recorded["usage_arr"] == "exclude"
+    assert (recorded["as_of"], recorded["delivery_date"]) == ("2026-09-30", "2026-10-01")

@@ -239,11 +239,16 @@ def test_published_tables_are_the_marts_marked_published_the_reports_and_the_qua
     assert published_marts() == {
         "fct_arr_movements": "customer_id, quarter_start",
         "fct_arr_bridge": "quarter_start, dimension, dimension_value",
+        "fct_arr_bridge_steps": "quarter_start, dimension, dimension_value, step_order",
         "dim_customers": "customer_id",
     }
     assert published_tables() == {
         "fct_arr_movements": ("main.fct_arr_movements", "customer_id, quarter_start"),
         "fct_arr_bridge": ("main.fct_arr_bridge", "quarter_start, dimension, dimension_value"),
+        "fct_arr_bridge_steps": (
+            "main.fct_arr_bridge_steps",
+            "quarter_start, dimension, dimension_value, step_order",
+        ),
         "dim_customers": ("main.dim_customers", "customer_id"),
         "rpt_nrr_quarterly": (
             "main.rpt_nrr_quarterly",
@@ -282,3 +287,18 @@ def test_published_tables_are_the_marts_marked_published_the_reports_and_the_qua
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
     assert published_marts(path) == {"fct_new": "customer_id"}
+
+
+def test_a_report_under_another_usage_arr_policy_is_not_compared(tmp_path):
+    """Usage ARR under run_rate and under exclude are different figures, not restatements. A
+    report published before NRR_USAGE_ARR existed was made under run_rate."""
+    from pipeline.restatements import incomparable_settings
+
+    before = {"reporting_currency": "USD", "fiscal_year_start_month": "1", "rollup": "account"}
+    assert incomparable_settings(before, {**before, "usage_arr": "run_rate"}) == []
+    assert incomparable_settings(before, {**before, "usage_arr": "exclude"}) == [
+        "usage ARR policy run_rate -> exclude"
+    ]
+    assert incomparable_settings(
+        {**before, "usage_arr": "trailing_3_period_average"}, {**before, "usage_arr": "run_rate"}
+    ) == ["usage ARR policy trailing_3_period_average -> run_rate"]

@@ -7,4 +7,15 @@ select
     (select min(effective_start)
      from {{ ref('int_billing_charges') }}
      where {{ arr_bearing_for_a_day() }}) as first_charge_start,
-    (select count(*) from {{ ref('int_product_snapshot_amounts') }}) > 0 as has_arr
+    (select count(*) from {{ ref('int_product_snapshot_amounts') }}) > 0 as has_arr,
+    -- Usage charges the usage ARR policy leaves without ARR (NRR_USAGE_ARR = exclude), in
+    -- force for a day and starting on or before as-of: what a delivery of usage only has.
+{%- if usage_arr_policy() == 'exclude' %}
+    (select count(*)
+     from {{ ref('int_billing_charges') }}
+     where charge_type = 'usage'
+       and (effective_end is null or effective_end > effective_start)
+       and effective_start <= {{ as_of_date() }}) > 0 as has_excluded_usage
+{%- else %}
+    false as has_excluded_usage
+{%- endif %}

@@ -32,8 +32,23 @@ first_in_force as (
     from charges
     left join quarters
         on quarters.quarter_start = {{ fiscal_quarter_start('charges.effective_start') }}
+{%- if usage_arr_policy() == 'trailing_3_period_average' %}
+        -- a usage charge counts at a snapshot when it is in force at one of its sample dates
+        -- (macros/arr.sql, product_snapshot_amounts); those of the charge's own quarter's
+        -- snapshot are the earliest it can count at
+        and (
+            (charges.effective_start <= quarters.snapshot_date
+             and (charges.effective_end is null or quarters.snapshot_date < charges.effective_end))
+            {%- for point in usage_sample_dates('quarters.snapshot_date')[1:] %}
+            or (charges.charge_type = 'usage'
+                and charges.effective_start <= {{ point }}
+                and (charges.effective_end is null or {{ point }} < charges.effective_end))
+            {%- endfor %}
+        )
+{%- else %}
         and charges.effective_start <= quarters.snapshot_date
         and (charges.effective_end is null or quarters.snapshot_date < charges.effective_end)
+{%- endif %}
     where charges.currency <> {{ reporting_currency() }} or charges.amount < 0
 ),
 
@@ -179,7 +194,7 @@ select
         'missing_fx.currency',
         "' rate on or before '",
         'cast(missing_fx.first_snapshot as ' ~ dbt.type_string() ~ ')',
-        "', a snapshot at which the charge is in force'",
+        "', a snapshot at which the charge is in force" ~ (" (usage: at one of its sample dates)" if usage_arr_policy() == 'trailing_3_period_average' else "") ~ "'",
     ]) }} as detail
 from missing_fx
 

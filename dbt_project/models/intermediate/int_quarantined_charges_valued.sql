@@ -19,8 +19,13 @@ charges as (
         billing_period_months,
         currency,
         coalesce(currency_known, false) as currency_known,
-        coalesce(charge_type in ('recurring', 'usage'), false) as arr_bearing,
+        coalesce(charge_type in ({{ arr_charge_types() }}), false) as arr_bearing,
+        -- a type that never carries ARR: one_time, and usage when NRR_USAGE_ARR is exclude
+        {%- if usage_arr_policy() == 'exclude' %}
+        coalesce(charge_type in ('one_time', 'usage'), false) as one_time,
+        {%- else %}
         coalesce(charge_type = 'one_time', false) as one_time,
+        {%- endif %}
         effective_start is not null and not coalesce(end_unreadable, false) as dates_known,
         effective_start,
         effective_end,
