@@ -1,15 +1,17 @@
 """What Python reads from the dbt project: its vars and the models' meta (no Dagster here).
 
 The dbt project declares the lists both engines use, once: the slice dimensions and the TTM
-lookback (vars in dbt_project.yml), and which marts are published (model meta, read from the
-manifest). This module is the one place Python reads them, and the one place the run
-settings are translated into what dbt reads (dbt_vars, dbt_environment).
+lookback in months (vars in dbt_project.yml), and which marts are published (model meta, read
+from the manifest; the monthly ones, tagged `monthly`, only when NRR_PERIODS builds months).
+This module is the one place Python reads them, and the one place the run settings are
+translated into what dbt reads and runs (dbt_vars, dbt_environment, dbt_build).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -23,8 +25,31 @@ from pipeline.settings import Settings
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 # The manifest the Dagster assets are built from (pipeline.defs.dbt prepares it).
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-# What a night runs: models and data tests; unit tests check the SQL, CI runs them.
-BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+# The tag of the monthly grain's models and tests (built when NRR_PERIODS asks for months).
+MONTHLY_TAG = "monthly"
+# Months per period of each grain (macro period_grain in dbt_project/macros/periods.sql).
+GRAIN_MONTHS = {"quarter": 3, "month": 1}
+
+
+@dataclass(frozen=True)
+class DbtBuild:
+    """What a night runs in dbt: the command (models and data tests; unit tests check the SQL,
+    CI runs them) and the selection of the dbt assets (@dbt_assets select/exclude: dagster-dbt
+    passes them to dbt as --select/--exclude, so the assets and the command always agree)."""
+
+    args: tuple[str, ...]
+    select: str
+    exclude: str | None
+
+
+def dbt_build(settings: Settings) -> DbtBuild:
+    """The dbt build of a night with these settings: every model and test, less the monthly
+    ones (tag monthly) unless NRR_PERIODS is quarter,month. A pure function of the settings."""
+    return DbtBuild(
+        args=("build", "--exclude-resource-type", "unit_test"),
+        select="fqn:*",
+        exclude=None if settings.builds_months else f"tag:{MONTHLY_TAG}",
+    )
 
 
 @cache
@@ -39,19 +64,31 @@ def slice_dimensions(project_dir: Path = DBT_PROJECT_DIR) -> tuple[str, ...]:
     return tuple(project_vars(project_dir)["slice_dimensions"])
 
 
-def ttm_lookback_quarters(project_dir: Path = DBT_PROJECT_DIR) -> int:
-    """How many quarters back TTM compares with (var ttm_lookback_quarters)."""
-    return int(project_vars(project_dir)["ttm_lookback_quarters"])
+def ttm_lookback_months(project_dir: Path = DBT_PROJECT_DIR) -> int:
+    """How many months back TTM compares with (var ttm_lookback_months, declared once)."""
+    return int(project_vars(project_dir)["ttm_lookback_months"])
+
+
+def ttm_lookback_periods(grain: str, project_dir: Path = DBT_PROJECT_DIR) -> int:
+    """How many periods of the grain back TTM compares with: 4 quarters, 12 months (the
+    macro ttm_lookback_periods derives the same)."""
+    months, per_period = ttm_lookback_months(project_dir), GRAIN_MONTHS[grain]
+    if months % per_period:
+        raise ValueError(f"ttm_lookback_months ({months}) is not a whole number of {grain}s")
+    return months // per_period
 
 
 @cache
-def published_marts(manifest_path: Path = MANIFEST_PATH) -> dict[str, str]:
-    """dbt models with meta published: true -> their row order (meta order_by), by name."""
+def published_marts(manifest_path: Path = MANIFEST_PATH, months: bool = False) -> dict[str, str]:
+    """dbt models with meta published: true -> their row order (meta order_by), by name; the
+    monthly ones (tag monthly) only when months are built (NRR_PERIODS=quarter,month)."""
     manifest = json.loads(Path(manifest_path).read_text())
     return {
         node["name"]: node["config"]["meta"]["order_by"]
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"].get("meta", {}).get("published")
+        if node["resource_type"] == "model"
+        and node["config"].get("meta", {}).get("published")
+        and (months or MONTHLY_TAG not in node.get("tags", []))
     }
 
 

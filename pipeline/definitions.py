@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 from pipeline.defs.checks import build_suite_checks
 from pipeline.defs.dbt import build_dbt_assets, nrr_dbt_project
 from pipeline.defs.landing import land_delivery, quarantine
-from pipeline.defs.reports import published_report, retention_reports
+from pipeline.defs.reports import build_published_report, build_retention_reports
 from pipeline.defs.resources import NrrSettingsResource
 from pipeline.nightly import delivery_freshness, plan_nightly_run
 from pipeline.settings import Settings, settings_from_env
@@ -72,8 +72,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "retention reports, check them, and publish when every blocking check passed.",
     )
     return dg.Definitions(
-        assets=[land_delivery, quarantine, build_dbt_assets(), retention_reports, published_report],
-        asset_checks=build_suite_checks(),
+        assets=[
+            land_delivery,
+            quarantine,
+            build_dbt_assets(settings),
+            build_retention_reports(settings),
+            build_published_report(settings),
+        ],
+        asset_checks=build_suite_checks(settings),
         jobs=[nightly_job],
         schedules=[build_schedule(nightly_job, settings)],
         resources={

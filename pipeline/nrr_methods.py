@@ -24,8 +24,11 @@ What the columns mean per method:
   of the GRRs for the mean and the product; null for logo_retention.
 
 The monthly method `ttm_weighted_monthly` (the denominator-weighted mean of the twelve monthly
-TTM ratios ending at the quarter's last month) comes with the monthly grain (issue 15, item 3):
-it needs monthly snapshots, which the marts do not have yet.
+TTM ratios ending at the quarter's last month) reads the monthly grain's TTM sums
+(retention.ttm_sums with grain MONTH): numerator_arr / denominator_arr are the sums of the
+twelve months' numerators and denominators, customers_in_base / retained_customers are null
+(the same customer is counted in up to twelve months). When months are not built
+(NRR_PERIODS=quarter) its rows are there with null figures, and its definition says so.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import polars as pl
 
 from pipeline.retention import (
     MONEY,
+    MONTH,
     QUARTER_COLUMNS,
     SLICE_KEY,
     TTM_BASE,
@@ -61,6 +65,12 @@ NRR_METHODS: dict[str, str] = {
     "compounded_quarterly": (
         "The product of the quarterly_bridge NRRs (and GRRs) of q-3 .. q; none until all "
         "four exist."
+    ),
+    "ttm_weighted_monthly": (
+        "The twelve monthly TTM ratios (sum ARR(m) / sum ARR(m-12)) ending at q's last month "
+        "(the as-of month while q runs), weighted by their denominators: the sum of their "
+        "numerators / the sum of their denominators; GRR likewise. Needs "
+        "NRR_PERIODS=quarter,month (null otherwise) and all twelve ratios."
     ),
     "ttm_cohort_min_arr": (
         "ttm_cohort over customers whose ARR(q-4), at q's rate, is at least {min_arr} "
@@ -232,12 +242,67 @@ def compounded_quarterly(quarterly: pl.LazyFrame) -> pl.LazyFrame:
     return _over_window(quarterly, "product")
 
 
+def ttm_weighted_monthly(
+    grid: pl.LazyFrame,
+    quarters: pl.LazyFrame,
+    months: pl.LazyFrame | None = None,
+    monthly_sums: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """Per quarter and slice, the twelve monthly TTM pairs ending at the quarter's last month
+    (the month with the quarter's snapshot date: its last month, or the as-of month while it
+    runs): sum of their numerators (ARR(m)) / sum of their denominators (ARR(m-12)), i.e. the
+    monthly TTM ratios' mean weighted by their denominators; GRR the kept ARR likewise. Null
+    unless the slice has a TTM base in each of the twelve months, and everywhere when months
+    are not built (months and monthly_sums None). monthly_sums: retention.ttm_sums at grain
+    MONTH; grid: the quarter indexes and slices of the report."""
+    if months is None or monthly_sums is None:
+        return _method_frame(grid)
+    window = MONTH.lookback  # twelve monthly ratios: the months of one TTM span
+    last_months = quarters.select("quarter_index", "snapshot_date").join(
+        months.select(MONTH.index, "snapshot_date"), on="snapshot_date"
+    )
+    spans = last_months.join(
+        pl.LazyFrame({"back": list(range(window))}, schema={"back": pl.Int64}), how="cross"
+    ).select("quarter_index", (pl.col(MONTH.index) - pl.col("back")).alias(MONTH.index))
+    ratios = monthly_sums.filter(pl.col(f"{TTM_BASE}_customers") > 0).select(
+        MONTH.index,
+        *SLICE_KEY,
+        numerator=pl.col(f"{TTM_BASE}_end_arr"),
+        denominator=pl.col(f"{TTM_BASE}_base_arr"),
+        kept=pl.col(f"{TTM_BASE}_kept_arr"),
+    )
+    summed = (
+        spans.join(ratios.with_columns(pl.col(MONTH.index).cast(pl.Int64)), on=MONTH.index)
+        .group_by(KEY)
+        .agg(
+            pl.col("numerator", "denominator", "kept").sum(),
+            months=pl.len(),
+        )
+    )
+    every_month = pl.col("months") == window
+    numerator = pl.when(every_month).then(pl.col("numerator"))
+    denominator = pl.when(every_month).then(pl.col("denominator"))
+    return _method_frame(
+        summed,
+        numerator_arr=numerator,
+        denominator_arr=denominator,
+        nrr=_ratio(numerator, denominator),
+        grr=_ratio(pl.when(every_month).then(pl.col("kept")), denominator),
+    )
+
+
 def nrr_methods(
-    bridge: pl.LazyFrame, quarters: pl.LazyFrame, sums: pl.LazyFrame, min_arr: Decimal
+    bridge: pl.LazyFrame,
+    quarters: pl.LazyFrame,
+    sums: pl.LazyFrame,
+    min_arr: Decimal,
+    months: pl.LazyFrame | None = None,
+    monthly_sums: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """rpt_nrr_methods: every method on the grid of rpt_nrr_quarterly (its quarters and
     slices), one row per method, with its definition. sums: retention.ttm_sums with
-    method_bases(min_arr)."""
+    method_bases(min_arr); months and monthly_sums (int_fiscal_months and retention.ttm_sums
+    at grain MONTH) when months are built, for ttm_weighted_monthly."""
     totals = bridge_totals(bridge, quarters)
     grid = totals.select(KEY)
     quarterly = quarterly_bridge(totals)
@@ -247,6 +312,7 @@ def nrr_methods(
         "quarterly_bridge": quarterly,
         "ttm_cohort_4q_average": ttm_cohort_4q_average(grid.join(ttm, on=KEY, how="left")),
         "compounded_quarterly": compounded_quarterly(quarterly),
+        "ttm_weighted_monthly": ttm_weighted_monthly(grid, quarters, months, monthly_sums),
         "ttm_cohort_min_arr": ttm_cohort_min_arr(sums),
         "reverse_cohort": reverse_cohort(sums),
         "logo_retention": logo_retention(sums),

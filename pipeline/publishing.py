@@ -30,26 +30,30 @@ from pathlib import Path
 import duckdb
 
 from pipeline import __version__
-from pipeline.dbt_project import published_marts
+from pipeline.dbt_project import MANIFEST_PATH, published_marts
 from pipeline.gate import QUARANTINE_ORDER, QUARANTINE_TABLE
 from pipeline.landing import accepted_files, append_line, read_json_lines, scalar
 from pipeline.page import write_page
 from pipeline.report_views import load_views
 from pipeline.restatements import PreviousReport, build_restatements
-from pipeline.retention import REPORT_TABLES
+from pipeline.retention import report_tables
 from pipeline.settings import Settings
 from pipeline.validation import check_records, data_docs_dir, suite_runner
 from pipeline.warehouse import duckdb_config
 from pipeline.workbook import write_workbook
 
 
-def published_tables() -> dict[str, tuple[str, str]]:
+def published_tables(months: bool = False) -> dict[str, tuple[str, str]]:
     """Published table -> (table in the working warehouse, row order). Each is declared once,
     where it is built: the dbt marts by their meta (published, order_by), the Polars reports
-    in retention.REPORT_TABLES, the quarantine in gate.py."""
+    in retention.REPORT_TABLES, the quarantine in gate.py. The monthly marts and reports only
+    when months are built (months: Settings.builds_months, NRR_PERIODS=quarter,month)."""
     return {
-        **{name: (f"main.{name}", order) for name, order in published_marts().items()},
-        **{name: (f"main.{name}", order) for name, order in REPORT_TABLES.items()},
+        **{
+            name: (f"main.{name}", order)
+            for name, order in published_marts(MANIFEST_PATH, months).items()
+        },
+        **{name: (f"main.{name}", order) for name, order in report_tables(months).items()},
         "quarantine": (QUARANTINE_TABLE, QUARANTINE_ORDER),
     }
 
@@ -163,7 +167,7 @@ def _write_outputs(
     con = duckdb.connect(str(folder / "marts.duckdb"), config=duckdb_config())
     try:
         con.execute(f"attach {_sql_text(settings.warehouse_path)} as working (read_only)")
-        tables = published_tables()
+        tables = published_tables(settings.builds_months)
         for name, (source, order) in tables.items():
             con.execute(f"create table {name} as select * from working.{source} order by {order}")
             copy_comments(con, name, source)

@@ -1,4 +1,4 @@
-"""Retention reports: quarterly NRR/GRR with TTM, and cohort retention (metrics.md).
+"""Retention reports: NRR/GRR with TTM, and cohort retention (metrics.md), per period grain.
 
 Pure Polars, LazyFrame -> LazyFrame, collected once by the caller. Inputs come from the
 dbt marts: the ARR bridge (the quarterly S, E, C, Ch per slice: summed once, in dbt), the
@@ -7,35 +7,113 @@ earlier snapshot converted at a later quarter's rate). No currency arithmetic ha
 amounts are only summed, so they reconcile exactly with the movement table. Money stays
 Decimal; only the ratios are floats. The slice dimensions and the TTM lookback are the dbt
 project's vars (pipeline.dbt_project), so both engines cut and look back the same way.
+
+Every function takes the grain (QUARTER by default, or MONTH: the monthly marts of
+NRR_PERIODS=quarter,month): which index, label and date columns the marts and the reports
+have, and how many periods back TTM looks. rpt_nrr_monthly and rpt_cohort_retention_monthly
+come from the very functions that make rpt_nrr_quarterly and rpt_cohort_retention.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
-from pipeline.dbt_project import slice_dimensions, ttm_lookback_quarters
+from pipeline.dbt_project import slice_dimensions, ttm_lookback_periods
 
 # A customer with no value for a dimension is in the slice '': no delivered value can be
 # blank (landing reads blank as missing), so it never merges with a value such as "(blank)".
 BLANK_SLICE_VALUE = ""
 MONEY = pl.Decimal(38, 6)
-QUARTER_COLUMNS = (
-    "fiscal_year",
-    "fiscal_quarter",
-    "quarter_label",
-    "quarter_start",
-    "quarter_end",
-    "snapshot_date",
-    "is_complete",
+
+
+@dataclass(frozen=True)
+class Grain:
+    """A reporting grain as the marts spell it (dbt macro period_grain): the spine's index,
+    label and date columns, the cohort column, and the dbt models holding the grain's
+    spine, movements, bridge and restated pairs."""
+
+    name: str  # quarter | month (pipeline.dbt_project.GRAIN_MONTHS)
+    index: str
+    number: str
+    label: str
+    start: str
+    end: str
+    cohort: str
+    spine: str
+    movements: str
+    bridge: str
+    restated: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The period columns every report row starts with."""
+        return (
+            "fiscal_year",
+            self.number,
+            self.label,
+            self.start,
+            self.end,
+            "snapshot_date",
+            "is_complete",
+        )
+
+    @property
+    def lookback(self) -> int:
+        """TTM compares a period with the snapshot this many periods back: 4 quarters, 12
+        months (var ttm_lookback_months, declared once in dbt_project.yml)."""
+        return ttm_lookback_periods(self.name)
+
+
+QUARTER = Grain(
+    name="quarter",
+    index="quarter_index",
+    number="fiscal_quarter",
+    label="quarter_label",
+    start="quarter_start",
+    end="quarter_end",
+    cohort="cohort_quarter",
+    spine="int_fiscal_quarters",
+    movements="fct_arr_movements",
+    bridge="fct_arr_bridge",
+    restated="int_customer_restated_arr",
 )
+MONTH = Grain(
+    name="month",
+    index="month_index",
+    number="fiscal_month",
+    label="month_label",
+    start="month_start",
+    end="month_end",
+    cohort="cohort_month",
+    spine="int_fiscal_months",
+    movements="fct_arr_movements_monthly",
+    bridge="fct_arr_bridge_monthly",
+    restated="int_customer_restated_arr_monthly",
+)
+QUARTER_COLUMNS = QUARTER.columns
 SLICE_KEY = ("dimension", "dimension_value")
 # The reports this module builds (written to the warehouse's main schema), each published with
-# every report in this row order.
+# every report in this row order; the monthly ones (MONTHLY_REPORTS) only when NRR_PERIODS
+# builds months (report_tables).
 REPORT_TABLES = {
     "rpt_nrr_quarterly": "quarter_start, dimension, dimension_value",
     "rpt_cohort_retention": "cohort_quarter, age, dimension, dimension_value",
     "rpt_nrr_methods": "quarter_start, dimension, dimension_value, method",
+    "rpt_nrr_monthly": "month_start, dimension, dimension_value",
+    "rpt_cohort_retention_monthly": "cohort_month, age, dimension, dimension_value",
 }
+MONTHLY_REPORTS = ("rpt_nrr_monthly", "rpt_cohort_retention_monthly")
+
+
+def report_tables(months: bool = False) -> dict[str, str]:
+    """REPORT_TABLES built by a night: the monthly reports only when months are built."""
+    return {
+        name: order
+        for name, order in REPORT_TABLES.items()
+        if months or name not in MONTHLY_REPORTS
+    }
 
 
 def customer_dimensions(movements: pl.LazyFrame) -> pl.LazyFrame:
@@ -114,28 +192,35 @@ def _decomposed(start: str = "starting_arr", end: str = "end_arr") -> dict[str, 
     }
 
 
-def _with_quarter_index(movements: pl.LazyFrame, quarters: pl.LazyFrame) -> pl.LazyFrame:
-    return movements.join(quarters.select("quarter_label", "quarter_index"), on="quarter_label")
+def _with_quarter_index(
+    movements: pl.LazyFrame, quarters: pl.LazyFrame, grain: Grain = QUARTER
+) -> pl.LazyFrame:
+    """Rows labelled by period (movements, bridge) with the grain's index beside the label."""
+    return movements.join(quarters.select(grain.label, grain.index), on=grain.label)
 
 
 def ttm_pairs(
-    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+    movements: pl.LazyFrame,
+    quarters: pl.LazyFrame,
+    restated: pl.LazyFrame,
+    grain: Grain = QUARTER,
 ) -> pl.LazyFrame:
-    """customer_id, quarter_index, base_arr, end_arr, kept_arr: every customer with ARR > 0
-    four quarters before q (var ttm_lookback_quarters), its ARR then (base_arr) and at q
-    (end_arr, 0 when it has none), both at q's rate, and the smaller of the two (kept_arr).
+    """customer_id, the period index (quarter_index, month_index), base_arr, end_arr,
+    kept_arr: every customer with ARR > 0 twelve months before q (grain.lookback: 4 quarters,
+    12 months), its ARR then (base_arr) and at q (end_arr, 0 when it has none), both at q's
+    rate, and the smaller of the two (kept_arr).
 
     The base of TTM NRR/GRR and of the TTM methods of rpt_nrr_methods."""
-    lookback = ttm_lookback_quarters()
+    lookback = grain.lookback
     year_ago = restated.filter(
         (pl.col("rate_index") == pl.col("snapshot_index") + lookback) & (pl.col("arr") > 0)
-    ).select("customer_id", pl.col("rate_index").alias("quarter_index"), base_arr="arr")
+    ).select("customer_id", pl.col("rate_index").alias(grain.index), base_arr="arr")
     return (
         year_ago.join(
-            _with_quarter_index(movements, quarters).select(
-                "customer_id", "quarter_index", "end_arr"
+            _with_quarter_index(movements, quarters, grain).select(
+                "customer_id", grain.index, "end_arr"
             ),
-            on=["customer_id", "quarter_index"],
+            on=["customer_id", grain.index],
             how="left",
         )
         .with_columns(pl.col("end_arr").fill_null(pl.lit(0).cast(MONEY)))
@@ -154,12 +239,13 @@ def ttm_sums(
     quarters: pl.LazyFrame,
     restated: pl.LazyFrame,
     bases: dict[str, pl.Expr] | None = None,
+    grain: Grain = QUARTER,
 ) -> pl.LazyFrame:
-    """One pass over the TTM pairs (ttm_pairs) in every slice of their customer: per quarter
-    index and slice, for the base of every pair (TTM_BASE) and each further named base (a
-    condition on base_arr and end_arr, e.g. rpt_nrr_methods' min-ARR base), the sums a TTM
-    ratio is made of: {base}_base_arr, {base}_end_arr, {base}_kept_arr, {base}_customers and
-    {base}_retained_customers (those with ARR > 0 at q).
+    """One pass over the TTM pairs (ttm_pairs) in every slice of their customer: per period
+    index (grain.index) and slice, for the base of every pair (TTM_BASE) and each further
+    named base (a condition on base_arr and end_arr, e.g. rpt_nrr_methods' min-ARR base),
+    the sums a TTM ratio is made of: {base}_base_arr, {base}_end_arr, {base}_kept_arr,
+    {base}_customers and {base}_retained_customers (those with ARR > 0 at q).
 
     rpt_nrr_quarterly's TTM columns and every TTM method of rpt_nrr_methods read this one
     frame, so the pairs are joined to the slices and summed once per run."""
@@ -175,22 +261,25 @@ def ttm_sums(
             (condition & (pl.col("end_arr") > 0)).sum().cast(pl.Int64)
         )
     return sum_by_slice(
-        ttm_pairs(movements, quarters, restated), movements, ["quarter_index"], sums
+        ttm_pairs(movements, quarters, restated, grain), movements, [grain.index], sums
     )
 
 
-def nrr_quarterly(bridge: pl.LazyFrame, quarters: pl.LazyFrame, ttm: pl.LazyFrame) -> pl.LazyFrame:
-    """rpt_nrr_quarterly: one row per row of the bridge (quarter and slice with at least one
-    movement row); `ttm` is ttm_sums' frame.
+def nrr_quarterly(
+    bridge: pl.LazyFrame, quarters: pl.LazyFrame, ttm: pl.LazyFrame, grain: Grain = QUARTER
+) -> pl.LazyFrame:
+    """rpt_nrr_quarterly (rpt_nrr_monthly with grain MONTH: the same rules with fiscal
+    months as periods, TTM twelve months back): one row per row of the bridge (period and
+    slice with at least one movement row); `ttm` is ttm_sums' frame at the same grain.
 
     Quarterly NRR = (S + E - C - Ch) / S and GRR = (S - C - Ch) / S over customers with
     start > 0, with S, E, C, Ch the bridge's start, expansion, contraction and churn ARR
     (start_arr is 0 for a customer without ARR at the start, so its sum is S). TTM NRR at q =
     sum ARR(q) / sum ARR(q-4) over customers with ARR(q-4) > 0, TTM GRR = sum min(ARR(q),
-    ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate (4: var ttm_lookback_quarters).
+    ARR(q-4)) / sum ARR(q-4), both snapshots at q's rate (q-4: grain.lookback periods back).
     """
-    quarterly = _with_quarter_index(bridge, quarters).select(
-        "quarter_index",
+    quarterly = _with_quarter_index(bridge, quarters, grain).select(
+        grain.index,
         *SLICE_KEY,
         starting_arr=pl.col("start_arr"),
         expansion_arr=pl.col("expansion_arr"),
@@ -198,7 +287,7 @@ def nrr_quarterly(bridge: pl.LazyFrame, quarters: pl.LazyFrame, ttm: pl.LazyFram
         churn_arr=pl.col("churn_arr"),
     )
     ttm_columns = ttm.select(
-        "quarter_index",
+        grain.index,
         *SLICE_KEY,
         ttm_starting_arr=pl.col(f"{TTM_BASE}_base_arr"),
         ttm_arr=pl.col(f"{TTM_BASE}_end_arr"),
@@ -208,10 +297,10 @@ def nrr_quarterly(bridge: pl.LazyFrame, quarters: pl.LazyFrame, ttm: pl.LazyFram
         pl.col(n) for n in ("starting_arr", "expansion_arr", "contraction_arr", "churn_arr")
     )
     return (
-        quarterly.join(ttm_columns, on=["quarter_index", *SLICE_KEY], how="left")
-        .join(quarters, on="quarter_index")
+        quarterly.join(ttm_columns, on=[grain.index, *SLICE_KEY], how="left")
+        .join(quarters, on=grain.index)
         .select(
-            *QUARTER_COLUMNS,
+            *grain.columns,
             *SLICE_KEY,
             pl.col("starting_arr", "expansion_arr", "contraction_arr", "churn_arr").cast(MONEY),
             nrr=_ratio(s + e - c - ch, s),
@@ -221,14 +310,18 @@ def nrr_quarterly(bridge: pl.LazyFrame, quarters: pl.LazyFrame, ttm: pl.LazyFram
             ttm_nrr=_ratio(pl.col("ttm_arr"), pl.col("ttm_starting_arr")),
             ttm_grr=_ratio(pl.col("ttm_retained_arr"), pl.col("ttm_starting_arr")),
         )
-        .sort("quarter_start", *SLICE_KEY)
+        .sort(grain.start, *SLICE_KEY)
     )
 
 
 def cohort_retention(
-    movements: pl.LazyFrame, quarters: pl.LazyFrame, restated: pl.LazyFrame
+    movements: pl.LazyFrame,
+    quarters: pl.LazyFrame,
+    restated: pl.LazyFrame,
+    grain: Grain = QUARTER,
 ) -> pl.LazyFrame:
-    """rpt_cohort_retention: one row per cohort, slice with a member, and age 0..last quarter.
+    """rpt_cohort_retention: one row per cohort, slice with a member, and age 0..last quarter
+    (rpt_cohort_retention_monthly with grain MONTH: monthly cohorts, age in months).
 
     starting_arr is the cohort's ARR at its first snapshot restated at each age's rate, so
     net, gross and logo retention compare like with like. Each member's ARR at age p against
@@ -237,43 +330,43 @@ def cohort_retention(
     every row; reactivated_customers are members with ARR > 0 at k+p after a zero snapshot
     since k.
     """
-    indexed = _with_quarter_index(movements, quarters)
+    indexed = _with_quarter_index(movements, quarters, grain)
     # A customer's first zero snapshot after its cohort's: the first movement row ending at 0
     # (a churn row; rows exist only where start or end is > 0, and the snapshot before the
     # first zero after k is > 0).
     first_zero = (
         indexed.filter(pl.col("end_arr") == 0)
         .group_by("customer_id")
-        .agg(first_zero_index=pl.col("quarter_index").min())
+        .agg(first_zero_index=pl.col(grain.index).min())
     )
     members = (
         indexed.group_by("customer_id")
-        .agg(pl.col("cohort_quarter").first())
+        .agg(pl.col(grain.cohort).first())
         .join(
             quarters.select(
-                pl.col("quarter_label").alias("cohort_quarter"),
-                pl.col("quarter_index").alias("cohort_index"),
+                pl.col(grain.label).alias(grain.cohort),
+                pl.col(grain.index).alias("cohort_index"),
             ),
-            on="cohort_quarter",
+            on=grain.cohort,
         )
     )
     ages = members.join_where(
-        quarters.select("quarter_index"), pl.col("quarter_index") >= pl.col("cohort_index")
+        quarters.select(grain.index), pl.col(grain.index) >= pl.col("cohort_index")
     )
     observed = (
         ages.join(
-            indexed.select("customer_id", "quarter_index", "end_arr"),
-            on=["customer_id", "quarter_index"],
+            indexed.select("customer_id", grain.index, "end_arr"),
+            on=["customer_id", grain.index],
             how="left",
         )
         .join(
             restated.select(
                 "customer_id",
                 pl.col("snapshot_index").alias("cohort_index"),
-                pl.col("rate_index").alias("quarter_index"),
+                pl.col("rate_index").alias(grain.index),
                 pl.col("arr").alias("starting_arr"),
             ),
-            on=["customer_id", "cohort_index", "quarter_index"],
+            on=["customer_id", "cohort_index", grain.index],
             how="left",
         )
         .join(first_zero, on="customer_id", how="left")
@@ -283,7 +376,7 @@ def cohort_retention(
         .with_columns(kept_arr=_smaller("end_arr", "starting_arr"), **_decomposed())
         .with_columns(
             reactivated=(pl.col("end_arr") > 0)
-            & (pl.col("first_zero_index") < pl.col("quarter_index")).fill_null(False)
+            & (pl.col("first_zero_index") < pl.col(grain.index)).fill_null(False)
         )
     )
     sums = {
@@ -298,14 +391,12 @@ def cohort_retention(
         "reactivated_customers": pl.col("reactivated").sum().cast(pl.Int64),
     }
     return (
-        sum_by_slice(observed, movements, ["cohort_quarter", "cohort_index", "quarter_index"], sums)
-        .join(
-            quarters.select("quarter_index", "quarter_label", "snapshot_date"), on="quarter_index"
-        )
+        sum_by_slice(observed, movements, [grain.cohort, "cohort_index", grain.index], sums)
+        .join(quarters.select(grain.index, grain.label, "snapshot_date"), on=grain.index)
         .select(
-            "cohort_quarter",
-            age=(pl.col("quarter_index") - pl.col("cohort_index")).cast(pl.Int64),
-            quarter_label=pl.col("quarter_label"),
+            grain.cohort,
+            age=(pl.col(grain.index) - pl.col("cohort_index")).cast(pl.Int64),
+            **{grain.label: pl.col(grain.label)},
             snapshot_date=pl.col("snapshot_date"),
             dimension=pl.col("dimension"),
             dimension_value=pl.col("dimension_value"),
@@ -321,5 +412,5 @@ def cohort_retention(
             churn_arr=pl.col("churn_arr").cast(MONEY),
             reactivated_customers=pl.col("reactivated_customers"),
         )
-        .sort("cohort_quarter", "age", *SLICE_KEY)
+        .sort(grain.cohort, "age", *SLICE_KEY)
     )

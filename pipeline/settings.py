@@ -17,6 +17,9 @@ ROLLUPS = ("ultimate_parent", "account")
 # run rate of the usage period in force (today's rule), 12 x the mean monthly usage over the
 # three months ending at the snapshot, or none (committed-revenue NRR).
 USAGE_ARR_POLICIES = ("run_rate", "trailing_3_period_average", "exclude")
+# The reporting grains NRR_PERIODS may ask for (issue 15, item 3), as stored: `quarter` (the
+# default: the quarterly marts and reports) or `quarter,month` (the monthly ones as well).
+PERIODS = ("quarter", "quarter,month")
 # Who may read the reports and the archive (NRR_SHARE_WITH): file and folder modes.
 SHARING_MODES = {"owner": (0o600, 0o700), "group": (0o640, 0o750), "everyone": (0o644, 0o755)}
 GIB = 1 << 30
@@ -55,8 +58,12 @@ class Settings:
     # The freshness check warns (never blocks) when the newest delivery folder is older than
     # this many days.
     freshness_days: int = 2
+    # NRR_PERIODS: `quarter`, or `quarter,month` to build and publish the monthly marts and
+    # reports too (given in any order, with spaces; stored as one of PERIODS).
+    periods: str = "quarter"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "periods", normalised_periods(self.periods))
         # Absolute paths: a report's recorded settings must not depend on the working directory.
         object.__setattr__(self, "extracts_dir", Path(self.extracts_dir).resolve())
         object.__setattr__(self, "home", Path(self.home).resolve())
@@ -101,6 +108,11 @@ class Settings:
             )
 
     @property
+    def builds_months(self) -> bool:
+        """Whether the monthly marts and reports are built and published (NRR_PERIODS)."""
+        return self.periods == "quarter,month"
+
+    @property
     def file_mode(self) -> int:
         """Mode of report and archive files (NRR_SHARE_WITH)."""
         return SHARING_MODES[self.share_with][0]
@@ -133,6 +145,18 @@ class Settings:
     def as_record(self) -> dict[str, str]:
         record = asdict(self)
         return {k: ("" if v is None else str(v)) for k, v in record.items()}
+
+
+def normalised_periods(value: str) -> str:
+    """NRR_PERIODS as stored: `quarter` or `quarter,month`, whatever the order and spaces."""
+    grains = {part.strip().lower() for part in str(value).split(",")}
+    for periods in PERIODS:
+        if grains == set(periods.split(",")):
+            return periods
+    raise SettingsError(
+        f"NRR_PERIODS must be one of {', '.join(repr(p) for p in PERIODS)} (any order), "
+        f"got {value!r}"
+    )
 
 
 def _parse_date(name: str, value: str) -> date:
@@ -201,6 +225,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         method_min_arr=method_min_arr,
         usage_arr=env.get("NRR_USAGE_ARR", "run_rate"),
         freshness_days=_whole("NRR_FRESHNESS_DAYS", env.get("NRR_FRESHNESS_DAYS", "2")),
+        periods=env.get("NRR_PERIODS", "quarter"),
     )
 
 

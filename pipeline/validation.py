@@ -30,6 +30,7 @@ from pipeline.dbt_project import slice_dimensions
 from pipeline.landing import append_line, read_json_lines
 from pipeline.nrr_methods import NRR_METHODS
 from pipeline.restatements import PreviousReport, incomparable_settings, previous_settings
+from pipeline.retention import MONTH, QUARTER, Grain
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
@@ -52,23 +53,49 @@ def suite_lists() -> dict[str, list[str]]:
     }
 
 
+# A suite checks its grain's tables: `<suite>@month` is expectations/<suite>.json on the monthly
+# grain's tables (the same expectations, the period columns renamed: quarter_label ->
+# month_label, ...), so no suite is copied for the monthly marts and reports.
+GRAINS = {QUARTER.name: QUARTER, MONTH.name: MONTH}
+GRAIN_SEPARATOR = "@"
+
+
+def suite_grain(name: str) -> tuple[str, Grain]:
+    """The suite file and the grain of a suite name (`rpt_nrr_quarterly@month`)."""
+    suite, _, grain = name.partition(GRAIN_SEPARATOR)
+    return suite, GRAINS[grain or QUARTER.name]
+
+
+def grain_columns(grain: Grain) -> dict[str, str]:
+    """The quarterly period columns -> the grain's (identity for the quarter)."""
+    fields = ("index", "number", "label", "start", "end", "cohort")
+    return {getattr(QUARTER, f): getattr(grain, f) for f in fields}
+
+
 def suite_definition(name: str) -> dict:
-    """The suite `name` as written in expectations/<name>.json, its named lists filled in."""
-    suite = json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())
+    """The suite `name` as written in expectations/<name>.json, its named lists filled in;
+    `<suite>@month`: the suite with the monthly grain's period columns."""
+    file_name, grain = suite_grain(name)
+    suite = json.loads((EXPECTATIONS_DIR / f"{file_name}.json").read_text())
+    renamed = grain_columns(grain)
     lists = suite_lists()
     for expectation in suite.get("expectations", []):
         kwargs = expectation.get("kwargs", {})
         for key, value in kwargs.items():
             if isinstance(value, str) and value in lists:
                 kwargs[key] = lists[value]
+            elif isinstance(value, str):
+                kwargs[key] = renamed.get(value, value)
             elif isinstance(value, list):
                 kwargs[key] = [
-                    item
+                    renamed.get(item, item) if isinstance(item, str) else item
                     for entry in value
                     for item in (
                         lists[entry] if isinstance(entry, str) and entry in lists else [entry]
                     )
                 ]
+    if grain != QUARTER:
+        suite["name"] = name
     return suite
 
 
@@ -117,18 +144,20 @@ def read_frame(con, query: str) -> pd.DataFrame:
 # quarter), so the identities below are compared exactly, to the last decimal.
 # fct_arr_bridge: per quarter and dimension, the slices' sums beside the `all` slice's figures,
 # and the customers the `all` slice should end with: start - churned + new + reactivated.
-BRIDGE_SUMS_QUERY = """
+def bridge_sums_query(grain: Grain = QUARTER) -> str:
+    """BRIDGE_SUMS_QUERY on the grain's bridge (fct_arr_bridge, fct_arr_bridge_monthly)."""
+    return f"""
 with sliced as (
-    select quarter_label, quarter_start, dimension,
+    select {grain.label}, {grain.start}, dimension,
            sum(start_arr) as start_arr, sum(end_arr) as end_arr, sum(fx_arr) as fx_arr,
            cast(sum(starting_customers) as bigint) as starting_customers,
            cast(sum(ending_customers) as bigint) as ending_customers,
            cast(sum(starting_customers - churn_customers + new_customers
                     + reactivation_customers) as bigint) as bridged_ending_customers
-    from main.fct_arr_bridge
-    group by quarter_label, quarter_start, dimension
+    from main.{grain.bridge}
+    group by {grain.label}, {grain.start}, dimension
 )
-select sliced.quarter_label, sliced.dimension,
+select sliced.{grain.label}, sliced.dimension,
        sliced.start_arr, total.start_arr as all_start_arr,
        sliced.end_arr, total.end_arr as all_end_arr,
        sliced.fx_arr, total.fx_arr as all_fx_arr,
@@ -136,18 +165,27 @@ select sliced.quarter_label, sliced.dimension,
        sliced.ending_customers, total.ending_customers as all_ending_customers,
        sliced.bridged_ending_customers
 from sliced
-left join main.fct_arr_bridge as total
-    on total.quarter_label = sliced.quarter_label and total.dimension = 'all'
-order by sliced.quarter_start, sliced.dimension
+left join main.{grain.bridge} as total
+    on total.{grain.label} = sliced.{grain.label} and total.dimension = 'all'
+order by sliced.{grain.start}, sliced.dimension
 """
+
+
+BRIDGE_SUMS_QUERY = bridge_sums_query(QUARTER)
+
 
 # rpt_nrr_quarterly (Polars) against fct_arr_bridge (dbt), per quarter and slice: the same
 # S, E, C and Ch, and NRR = (S + E - C - Ch) / S, GRR = (S - C - Ch) / S recomputed from the
 # bridge (a ratio's gap is 1 where one side has a ratio and the other has none).
-REPORT_AGREES_QUERY = """
-with report as (select * from main.rpt_nrr_quarterly),
+def report_agrees_query(grain: Grain = QUARTER) -> str:
+    """REPORT_AGREES_QUERY for the grain's report and bridge (rpt_nrr_monthly against
+    fct_arr_bridge_monthly)."""
+    report = "rpt_nrr_quarterly" if grain == QUARTER else "rpt_nrr_monthly"
+    label, start = grain.label, grain.start
+    return f"""
+with report as (select * from main.{report}),
      bridge as (
-        select quarter_label, quarter_start, dimension, dimension_value,
+        select {label}, {start}, dimension, dimension_value,
                start_arr, expansion_arr, contraction_arr, churn_arr,
                case when start_arr > 0 then
                    cast(start_arr + expansion_arr - contraction_arr - churn_arr as double)
@@ -155,9 +193,9 @@ with report as (select * from main.rpt_nrr_quarterly),
                case when start_arr > 0 then
                    cast(start_arr - contraction_arr - churn_arr as double)
                    / cast(start_arr as double) end as grr
-        from main.fct_arr_bridge
+        from main.{grain.bridge}
      )
-select coalesce(report.quarter_label, bridge.quarter_label) as quarter_label,
+select coalesce(report.{label}, bridge.{label}) as {label},
        coalesce(report.dimension, bridge.dimension) as dimension,
        coalesce(report.dimension_value, bridge.dimension_value) as dimension_value,
        report.starting_arr, bridge.start_arr as bridge_start_arr,
@@ -170,22 +208,32 @@ select coalesce(report.quarter_label, bridge.quarter_label) as quarter_label,
             then coalesce(abs(report.grr - bridge.grr), 0) else 1 end as grr_gap
 from report
 full outer join bridge
-    on bridge.quarter_label = report.quarter_label
+    on bridge.{label} = report.{label}
     and bridge.dimension = report.dimension
     and bridge.dimension_value = report.dimension_value
-order by coalesce(report.quarter_start, bridge.quarter_start), 2, 3
+order by coalesce(report.{start}, bridge.{start}), 2, 3
 """
+
+
+REPORT_AGREES_QUERY = report_agrees_query(QUARTER)
+
 
 # rpt_cohort_retention: per row, arr - (starting_arr + expansion_arr - contraction_arr -
 # churn_arr), computed exactly on the DECIMAL columns; a double only afterwards, so any gap,
 # even a millionth, stays non-zero.
-COHORT_DECOMPOSITION_QUERY = """
-select cohort_quarter, age, dimension, dimension_value,
+def cohort_decomposition_query(grain: Grain = QUARTER) -> str:
+    """COHORT_DECOMPOSITION_QUERY on the grain's cohort report."""
+    report = "rpt_cohort_retention" if grain == QUARTER else "rpt_cohort_retention_monthly"
+    return f"""
+select {grain.cohort}, age, dimension, dimension_value,
        cast(arr - (starting_arr + expansion_arr - contraction_arr - churn_arr) as double)
            as decomposition_gap
-from main.rpt_cohort_retention
-order by cohort_quarter, age, dimension, dimension_value
+from main.{report}
+order by {grain.cohort}, age, dimension, dimension_value
 """
+
+
+COHORT_DECOMPOSITION_QUERY = cohort_decomposition_query(QUARTER)
 
 # A published table may shrink by at most this share of the previous report's rows: more
 # (e.g. half the customers missing from a delivery) blocks publishing. The quarantine is not

@@ -19,6 +19,7 @@ SAMPLE_AS_OF = date(2026, 9, 30)
 LONGEST_FIRST = (
     "reliability/test_crash_recovery.py",
     "integration/test_published_report.py",
+    "integration/test_monthly_grain.py",
     "integration/test_reliability_basics.py",
     "integration/test_gate_cases.py",
     "integration/test_hostile_nights.py",

@@ -45,7 +45,8 @@ where charges.charge_type in ({{ arr_charge_types() }})
 {%- endmacro %}
 
 {#-
-  Each customer's recurring and usage ARR per product at each snapshot of `quarters`, in the
+  Each customer's recurring and usage ARR per product at each snapshot of `quarters` (a
+  period spine; its index column is the grain's: quarter_index, month_index), in the
   charge currency (converted later, at the rate the comparison needs). `charges` carries
   customer_id, product, charge_type, currency, quantity, amount, billing_period_months,
   effective_start and effective_end. A charge is in force at t when effective_start <= t <
@@ -62,7 +63,8 @@ where charges.charge_type in ({{ arr_charge_types() }})
     exclude                    usage charges carry no ARR (committed-revenue NRR).
   run_rate and exclude compile to today's single join (no extra work for the default run).
 -#}
-{% macro product_snapshot_amounts(charges, quarters) -%}
+{% macro product_snapshot_amounts(charges, quarters, grain='quarter') -%}
+{%- set index = period_grain(grain)['index'] -%}
 {%- set policy = usage_arr_policy() -%}
 {%- if policy == 'trailing_3_period_average' -%}
 select
@@ -80,7 +82,7 @@ from (
         charges.customer_id,
         charges.product,
         charges.currency,
-        quarters.quarter_index as snapshot_index,
+        quarters.{{ index }} as snapshot_index,
         {{ divide_exact('charges.amount * 12', 'charges.billing_period_months', 10) }} as recurring_arr,
         cast(0 as decimal(38, 10)) as usage_arr,
         case when charges.amount >= 0 then charges.quantity else 0 end as quantity
@@ -96,7 +98,7 @@ from (
         charges.customer_id,
         charges.product,
         charges.currency,
-        points.quarter_index as snapshot_index,
+        points.{{ index }} as snapshot_index,
         cast(0 as decimal(38, 10)) as recurring_arr,
         {{ divide_exact('charges.amount * 12', 'charges.billing_period_months', 10) }} as usage_arr,
         0 as quantity
@@ -104,7 +106,7 @@ from (
     inner join (
         {%- for point in usage_sample_dates('snapshot_date') %}
         {{ 'union all' if not loop.first }}
-        select quarter_index, {{ point }} as point_date from {{ quarters }}
+        select {{ index }}, {{ point }} as point_date from {{ quarters }}
         {%- endfor %}
     ) as points
         on charges.effective_start <= points.point_date
@@ -117,7 +119,7 @@ select
     charges.customer_id,
     charges.product,
     charges.currency,
-    quarters.quarter_index as snapshot_index,
+    quarters.{{ index }} as snapshot_index,
     cast(sum(case when charges.charge_type = 'recurring'
                   then {{ divide_exact('charges.amount * 12', 'charges.billing_period_months', 10) }}
                   else 0 end)
@@ -133,31 +135,33 @@ inner join {{ quarters }} as quarters
     on charges.effective_start <= quarters.snapshot_date
     and (charges.effective_end is null or quarters.snapshot_date < charges.effective_end)
 where charges.charge_type in ({{ arr_charge_types() }})
-group by charges.customer_id, charges.product, charges.currency, quarters.quarter_index
+group by charges.customer_id, charges.product, charges.currency, quarters.{{ index }}
 {%- endif %}
 {%- endmacro %}
 
 {#-
-  The rate in force at each snapshot of `quarters` for each currency: the latest rate_date on
-  or before the snapshot. The reporting currency is always 1.
+  The rate in force at each snapshot of `periods` (a period spine at `grain`) for each
+  currency: the latest rate_date on or before the snapshot. The reporting currency is always
+  1. The index column is the grain's (quarter_index, month_index).
 -#}
-{% macro fx_rates_at_snapshots(quarters) -%}
-select latest.quarter_index, latest.currency, rates.rate_to_reporting as rate
+{% macro fx_rates_at_snapshots(periods, grain='quarter') -%}
+{%- set index = period_grain(grain)['index'] -%}
+select latest.{{ index }}, latest.currency, rates.rate_to_reporting as rate
 from (
-    select quarters.quarter_index, rates.currency, max(rates.rate_date) as rate_date
-    from {{ quarters }} as quarters
+    select quarters.{{ index }}, rates.currency, max(rates.rate_date) as rate_date
+    from {{ periods }} as quarters
     inner join {{ ref('stg_fx__rates') }} as rates
         on rates.rate_date <= quarters.snapshot_date
     where rates.currency <> {{ reporting_currency() }}
-    group by quarters.quarter_index, rates.currency
+    group by quarters.{{ index }}, rates.currency
 ) as latest
 inner join {{ ref('stg_fx__rates') }} as rates
     on rates.currency = latest.currency and rates.rate_date = latest.rate_date
 
 union all
 
-select quarter_index, {{ reporting_currency() }} as currency, cast(1 as decimal(30, 18)) as rate
-from {{ quarters }}
+select {{ index }}, {{ reporting_currency() }} as currency, cast(1 as decimal(30, 18)) as rate
+from {{ periods }}
 {%- endmacro %}
 
 {#-

@@ -3,10 +3,15 @@
   ((extract(month from {{ date_expr }}) - {{ fiscal_year_start_month() }} + 12) % 12)
 {%- endmacro %}
 
+{#- First day of the fiscal period of `months` months (3: quarter, 1: month) containing a date. -#}
+{% macro fiscal_period_start(date_expr, months) -%}
+  cast({{ dbt.dateadd('month', '-1 * (' ~ fiscal_month_offset(date_expr) ~ ' % ' ~ months ~ ')',
+                      'cast(' ~ dbt.date_trunc('month', date_expr) ~ ' as date)') }} as date)
+{%- endmacro %}
+
 {#- First day of the fiscal quarter containing a date. -#}
 {% macro fiscal_quarter_start(date_expr) -%}
-  cast({{ dbt.dateadd('month', '-1 * (' ~ fiscal_month_offset(date_expr) ~ ' % 3)',
-                      'cast(' ~ dbt.date_trunc('month', date_expr) ~ ' as date)') }} as date)
+  {{ fiscal_period_start(date_expr, 3) }}
 {%- endmacro %}
 
 {#- A recurring or usage charge in force for at least a day: what can put ARR in a report
@@ -16,15 +21,28 @@
 {%- endmacro %}
 
 {#-
-  The fiscal quarter spine of a set of charges (a relation or CTE with charge_type,
-  effective_start, effective_end): one row per fiscal quarter, from the quarter of the
-  earliest recurring or usage charge in force for at least a day and starting on or before
-  as-of, to the quarter containing as_of. quarter_index counts from 0; the snapshot of the
-  unfinished quarter is as_of (is_complete = false). int_fiscal_quarters is the spine of the
-  charges the marts value; the customer-level rules (int_charge_exclusions) need the spine of
-  every charge that passed the row rules, before those rules exclude any.
+  The fiscal period spine of a set of charges (a relation or CTE with charge_type,
+  effective_start, effective_end) at a grain (macros/periods.sql: quarter or month): one row
+  per fiscal period, from the period of the earliest recurring or usage charge in force for
+  at least a day and starting on or before as-of, to the period containing as_of. The index
+  (quarter_index, month_index) counts from 0; the snapshot of the unfinished period is as_of
+  (is_complete = false). Labels: FY2026-Q1 (quarter), FY2026-M01 (month: M01 is the first
+  month of the fiscal year), the fiscal year named by the calendar year in which it ends.
+  int_fiscal_quarters / int_fiscal_months are the spines of the charges the marts value; the
+  customer-level rules (int_charge_exclusions) need the quarter spine of every charge that
+  passed the row rules, before those rules exclude any. A quarter's last month has the
+  quarter's snapshot_date (its end, or as_of in the unfinished quarter).
 -#}
-{% macro fiscal_quarters(charges) -%}
+{% macro fiscal_periods(charges, grain='quarter') -%}
+{%- set g = period_grain(grain) -%}
+{%- set months = g['months'] -%}
+{%- set year_shift = 0 if fiscal_year_start_month() | int == 1 else 1 -%}
+{%- set number -%}
+  {%- if months == 1 -%} {{ fiscal_month_offset(g['start']) }} + 1
+  {%- else -%} floor({{ fiscal_month_offset(g['start']) }} / {{ months }}) + 1
+  {%- endif -%}
+{%- endset -%}
+{%- set number_text = "cast(cast(" ~ number ~ " as integer) as " ~ dbt.type_string() ~ ")" -%}
 with first_charge as (
     select min(effective_start) as first_day
     from {{ charges }}
@@ -38,17 +56,20 @@ digits as (
 ),
 
 numbers as (
-    select ones.d + 10 * tens.d + 100 * hundreds.d as quarter_index
+    select ones.d + 10 * tens.d + 100 * hundreds.d{{ ' + 1000 * thousands.d' if months == 1 }} as {{ g['index'] }}
     from digits as ones
     cross join digits as tens
     cross join digits as hundreds
+    {%- if months == 1 %}
+    cross join digits as thousands
+    {%- endif %}
 ),
 
-quarters as (
+{{ g['name'] }}s as (
     select
-        numbers.quarter_index,
-        cast({{ dbt.dateadd('month', '3 * numbers.quarter_index', fiscal_quarter_start('first_charge.first_day')) }} as date)
-            as quarter_start
+        numbers.{{ g['index'] }},
+        cast({{ dbt.dateadd('month', months ~ ' * numbers.' ~ g['index'], fiscal_period_start('first_charge.first_day', months)) }} as date)
+            as {{ g['start'] }}
     from first_charge
     cross join numbers
     where first_charge.first_day is not null
@@ -56,29 +77,29 @@ quarters as (
 
 bounded as (
     select
-        quarter_index,
-        quarter_start,
-        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as date) as quarter_end,
-        cast({{ dbt.dateadd('month', '-1 * ' ~ fiscal_month_offset('quarter_start'), 'quarter_start') }} as date)
+        {{ g['index'] }},
+        {{ g['start'] }},
+        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', months, g['start'])) }} as date) as {{ g['end'] }},
+        cast({{ dbt.dateadd('month', '-1 * ' ~ fiscal_month_offset(g['start']), g['start']) }} as date)
             as fiscal_year_start
-    from quarters
-    where quarter_start <= {{ as_of_date() }}
+    from {{ g['name'] }}s
+    where {{ g['start'] }} <= {{ as_of_date() }}
 )
 
 select
-    cast(quarter_index as integer) as quarter_index,
-    cast(extract(year from fiscal_year_start) + {{ 0 if fiscal_year_start_month() | int == 1 else 1 }} as integer)
+    cast({{ g['index'] }} as integer) as {{ g['index'] }},
+    cast(extract(year from fiscal_year_start) + {{ year_shift }} as integer)
         as fiscal_year,
-    cast(floor({{ fiscal_month_offset('quarter_start') }} / 3) + 1 as integer) as fiscal_quarter,
+    cast({{ number }} as integer) as {{ g['number'] }},
     {{ dbt.concat([
         "'FY'",
-        "cast(cast(extract(year from fiscal_year_start) + " ~ (0 if fiscal_year_start_month() | int == 1 else 1) ~ " as integer) as " ~ dbt.type_string() ~ ")",
-        "'-Q'",
-        "cast(cast(floor(" ~ fiscal_month_offset('quarter_start') ~ " / 3) + 1 as integer) as " ~ dbt.type_string() ~ ")",
-    ]) }} as quarter_label,
-    quarter_start,
-    quarter_end,
-    case when quarter_end <= {{ as_of_date() }} then quarter_end else {{ as_of_date() }} end as snapshot_date,
-    quarter_end <= {{ as_of_date() }} as is_complete
+        "cast(cast(extract(year from fiscal_year_start) + " ~ year_shift ~ " as integer) as " ~ dbt.type_string() ~ ")",
+        "'-" ~ g['letter'] ~ "'",
+        number_text if g['padding'] == 1 else dbt.right(dbt.concat(["'0'", number_text]), 2),
+    ]) }} as {{ g['label'] }},
+    {{ g['start'] }},
+    {{ g['end'] }},
+    case when {{ g['end'] }} <= {{ as_of_date() }} then {{ g['end'] }} else {{ as_of_date() }} end as snapshot_date,
+    {{ g['end'] }} <= {{ as_of_date() }} as is_complete
 from bounded
 {%- endmacro %}

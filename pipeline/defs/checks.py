@@ -17,13 +17,15 @@ from pipeline.defs.reports import GATED_QUARANTINE_KEY
 from pipeline.defs.resources import NrrSettingsResource
 from pipeline.gate import QUARANTINE_TABLE, quarantine_gate
 from pipeline.publishing import portable_record, previous_report, published_tables
+from pipeline.retention import MONTH, QUARTER, Grain
 from pipeline.settings import Settings
 from pipeline.validation import (
-    BRIDGE_SUMS_QUERY,
-    COHORT_DECOMPOSITION_QUERY,
-    REPORT_AGREES_QUERY,
+    GRAIN_SEPARATOR,
+    bridge_sums_query,
+    cohort_decomposition_query,
     read_frame,
     record_outcome,
+    report_agrees_query,
     row_count_findings,
     row_count_frame,
     suite_runner,
@@ -58,7 +60,9 @@ def query_frame(query: str) -> Callable:
 
 def row_counts(con, suite: str, settings: Settings) -> Frame:
     previous = previous_report(settings)
-    tables = {name: source for name, (source, _) in published_tables().items()}
+    tables = {
+        name: source for name, (source, _) in published_tables(settings.builds_months).items()
+    }
     frame, note = row_count_frame(
         con, tables, previous, portable_record(settings), run_as_of(settings, con)
     )
@@ -73,6 +77,37 @@ class SuiteCheck:
     build: Callable  # (con, suite, settings) -> Frame
 
 
+def grain_checks(grain: Grain) -> tuple[SuiteCheck, ...]:
+    """The suites of the marts and reports kept per grain: at the month grain, the same
+    suites on the monthly tables (suite@month: expectations/<suite>.json, period columns
+    renamed; validation.suite_definition)."""
+    monthly = grain == MONTH
+    suffix = f"{GRAIN_SEPARATOR}{grain.name}" if monthly else ""
+    nrr = "rpt_nrr_monthly" if monthly else "rpt_nrr_quarterly"
+    cohorts = "rpt_cohort_retention_monthly" if monthly else "rpt_cohort_retention"
+    return (
+        SuiteCheck(
+            f"fct_arr_bridge{suffix}",
+            dg.AssetKey(grain.bridge),
+            query_frame(bridge_sums_query(grain)),
+        ),
+        SuiteCheck(f"rpt_nrr_quarterly{suffix}", dg.AssetKey(nrr), table_frame(f"main.{nrr}")),
+        SuiteCheck(
+            f"rpt_nrr_quarterly__agrees_with_bridge{suffix}",
+            dg.AssetKey(nrr),
+            query_frame(report_agrees_query(grain)),
+        ),
+        SuiteCheck(
+            f"rpt_cohort_retention{suffix}", dg.AssetKey(cohorts), table_frame(f"main.{cohorts}")
+        ),
+        SuiteCheck(
+            f"rpt_cohort_retention__decomposes{suffix}",
+            dg.AssetKey(cohorts),
+            query_frame(cohort_decomposition_query(grain)),
+        ),
+    )
+
+
 SUITE_CHECKS = (
     SuiteCheck(
         "raw__billing_charges",
@@ -84,38 +119,23 @@ SUITE_CHECKS = (
     ),
     SuiteCheck("raw__fx_rates", dg.AssetKey(["raw", "fx_rates"]), table_frame("raw.fx_rates")),
     SuiteCheck("raw__quarantine", GATED_QUARANTINE_KEY, table_frame(QUARANTINE_TABLE)),
-    SuiteCheck("fct_arr_bridge", dg.AssetKey("fct_arr_bridge"), query_frame(BRIDGE_SUMS_QUERY)),
-    SuiteCheck(
-        "rpt_nrr_quarterly", dg.AssetKey("rpt_nrr_quarterly"), table_frame("main.rpt_nrr_quarterly")
-    ),
-    SuiteCheck(
-        "rpt_nrr_quarterly__agrees_with_bridge",
-        dg.AssetKey("rpt_nrr_quarterly"),
-        query_frame(REPORT_AGREES_QUERY),
-    ),
-    SuiteCheck(
-        "rpt_cohort_retention",
-        dg.AssetKey("rpt_cohort_retention"),
-        table_frame("main.rpt_cohort_retention"),
-    ),
-    SuiteCheck(
-        "rpt_cohort_retention__decomposes",
-        dg.AssetKey("rpt_cohort_retention"),
-        query_frame(COHORT_DECOMPOSITION_QUERY),
-    ),
+    *grain_checks(QUARTER),
     SuiteCheck(
         "rpt_nrr_methods", dg.AssetKey("rpt_nrr_methods"), table_frame("main.rpt_nrr_methods")
     ),
     SuiteCheck("report__row_counts", dg.AssetKey("rpt_nrr_quarterly"), row_counts),
 )
+# The monthly tables' suites, checked when NRR_PERIODS builds months.
+MONTHLY_SUITE_CHECKS = grain_checks(MONTH)
 
 
 def build_suite_check(check: SuiteCheck) -> dg.AssetChecksDefinition:
     name = check.suite
+    check_name = name.replace(GRAIN_SEPARATOR, "_")  # Dagster names: letters, digits, _
 
     @dg.asset_check(
         asset=check.asset,
-        name=f"{name}_expectations",
+        name=f"{check_name}_expectations",
         blocking=True,
         description=f"Great Expectations suite expectations/{name}.json; blocks downstream "
         "assets (and publishing) when it fails.",
@@ -166,5 +186,7 @@ def build_suite_check(check: SuiteCheck) -> dg.AssetChecksDefinition:
     return suite_check
 
 
-def build_suite_checks() -> list[dg.AssetChecksDefinition]:
-    return [build_suite_check(check) for check in SUITE_CHECKS]
+def build_suite_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+    """Every suite's blocking check; the monthly tables' only when months are built."""
+    checks = (*SUITE_CHECKS, *(MONTHLY_SUITE_CHECKS if settings.builds_months else ()))
+    return [build_suite_check(check) for check in checks]

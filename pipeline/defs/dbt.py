@@ -18,15 +18,16 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipeline.dbt_project import (
-    BUILD_ARGS,
     DBT_PROJECT_DIR,
     built_in_run,
+    dbt_build,
     dbt_environment,
     leading_comment,
 )
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.defs.resources import NrrSettingsResource
 from pipeline.gate import no_arr_rejection
+from pipeline.settings import Settings
 from pipeline.warehouse import run_as_of, warehouse
 
 nrr_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -76,11 +77,18 @@ def started_with(environment: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def build_dbt_assets() -> dg.AssetsDefinition:
+def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
+    """The dbt models and tests a night with these settings builds (dbt_build): the monthly
+    ones (tag monthly) are assets only when NRR_PERIODS builds months, so a quarter-only run
+    neither runs nor waits for them. The manifest, parsed once, holds every model."""
+    build = dbt_build(settings)
+
     @dbt_assets(
         manifest=prepare_manifest(),
         project=nrr_dbt_project,
         dagster_dbt_translator=NrrDbtTranslator(),
+        select=build.select,
+        exclude=build.exclude,
     )
     def arr_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, nrr: NrrSettingsResource
@@ -94,7 +102,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         target_path = settings.home / "dbt_target"
         with out_of_disk_or_memory_not_retried():
             with started_with(dbt_environment(settings, as_of, os.getpid())):
-                invocation = dbt.cli(list(BUILD_ARGS), context=context, target_path=target_path)
+                invocation = dbt.cli(list(build.args), context=context, target_path=target_path)
             try:
                 yield from invocation.stream()
             except DagsterDbtCliRuntimeError:

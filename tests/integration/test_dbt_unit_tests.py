@@ -47,4 +47,4 @@ def test_every_dbt_unit_test_passes(sample_home, tmp_path):
     )
     assert completed.returncode == 0, completed.stdout[-3000:]
     summary = [line for line in completed.stdout.splitlines() if "Done. PASS=" in line]
-    assert summary and "PASS=45" in summary[0] and "ERROR=0" in summary[0], summary
+    assert summary and "PASS=48" in summary[0] and "ERROR=0" in summary[0], summary

@@ -63,3 +63,41 @@ def test_the_dbt_resource_builds_no_dbt_adapter_in_the_run_process():
 
     assert hasattr(DbtCliResource, "_initialize_dbt_core_adapter")  # the hook dagster-dbt calls
     assert defs.resources["dbt"]._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_monthly_assets_exist_only_when_months_are_built(tmp_path):
+    """NRR_PERIODS=quarter: no monthly dbt model, report or check in the graph, so a
+    quarter-only run neither builds nor waits for one; quarter,month: they are assets, the
+    publish step waits for the monthly tables, and their suites block it."""
+    from pipeline.publishing import published_tables
+
+    monthly = {
+        "int_fiscal_months",
+        "fct_arr_movements_monthly",
+        "fct_arr_bridge_monthly",
+        "rpt_nrr_monthly",
+        "rpt_cohort_retention_monthly",
+    }
+    quarterly = build_definitions(Settings(home=tmp_path)).resolve_asset_graph()
+    assert not {dg.AssetKey(name) for name in monthly} & set(quarterly.get_all_asset_keys())
+    both = build_definitions(Settings(home=tmp_path, periods="quarter,month"))
+    graph = both.resolve_asset_graph()
+    assert {dg.AssetKey(name) for name in monthly} <= set(graph.get_all_asset_keys())
+    parents = graph.get(dg.AssetKey("published_report")).parent_keys
+    assert parents == {dg.AssetKey(name) for name in published_tables(months=True)}
+    assert dg.AssetKey("fct_arr_movements_monthly") in parents
+    assert set(published_tables(months=True)) - set(published_tables()) == {
+        "fct_arr_movements_monthly",
+        "fct_arr_bridge_monthly",
+        "rpt_nrr_monthly",
+        "rpt_cohort_retention_monthly",
+    }
+    # rpt_nrr_methods reads the monthly marts for ttm_weighted_monthly.
+    assert dg.AssetKey("int_customer_restated_arr_monthly") in (
+        graph.get(dg.AssetKey("rpt_nrr_methods")).parent_keys
+    )
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"rpt_nrr_quarterly_month_expectations", "fct_arr_bridge_month_expectations"} <= checks
+    assert "rpt_nrr_quarterly_month_expectations" not in {
+        key.name for key in quarterly.asset_check_keys
+    }

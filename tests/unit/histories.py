@@ -1,5 +1,6 @@
 """Build the retention inputs (movements, quarters, restated ARR) from plain ARR series.
 
+One value per quarter, or per month with grain MONTH (calendar fiscal years from 2024).
 Single currency: restating at a later rate changes nothing. The movement rules here are a
 second, independent statement of metrics.md's table, used only by tests.
 """
@@ -10,7 +11,7 @@ from decimal import Decimal
 import polars as pl
 
 from pipeline.dbt_project import slice_dimensions
-from pipeline.retention import SLICE_KEY, customer_slices
+from pipeline.retention import QUARTER, SLICE_KEY, Grain, customer_slices
 
 MONEY = pl.Decimal(38, 6)
 # Every customer's value of the slice dimensions other than segment (the tests vary segment).
@@ -39,6 +40,28 @@ def quarters_frame(count: int) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def months_frame(count: int) -> pl.DataFrame:
+    """int_fiscal_months of `count` calendar months from January 2024, all complete."""
+    rows = []
+    for index in range(count):
+        year, month = 2024 + index // 12, index % 12 + 1
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        last = date.fromordinal(following.toordinal() - 1)
+        rows.append(
+            {
+                "month_index": index,
+                "fiscal_year": year,
+                "fiscal_month": month,
+                "month_label": f"FY{year}-M{month:02d}",
+                "month_start": date(year, month, 1),
+                "month_end": last,
+                "snapshot_date": last,
+                "is_complete": True,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
 def classify(start: Decimal, end: Decimal, had_arr_before: bool) -> str:
     if start == 0:
         return "reactivation" if had_arr_before else "new"
@@ -47,11 +70,14 @@ def classify(start: Decimal, end: Decimal, had_arr_before: bool) -> str:
     return "expansion" if end > start else "contraction" if end < start else "flat"
 
 
-def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None):
-    """movements, quarters, restated LazyFrames for ARR series (one value per quarter)."""
+def history_frames(
+    arr: dict[str, list], segments: dict[str, str] | None = None, grain: Grain = QUARTER
+):
+    """movements, periods, restated LazyFrames for ARR series (one value per period of the
+    grain: quarters, or months)."""
     count = len(next(iter(arr.values())))
-    quarters = quarters_frame(count)
-    labels = quarters["quarter_label"].to_list()
+    quarters = quarters_frame(count) if grain == QUARTER else months_frame(count)
+    labels = quarters[grain.label].to_list()
     movements, restated = [], []
     for customer, series in arr.items():
         series = [Decimal(str(v)) for v in series]
@@ -65,7 +91,7 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
                 pairs = [
                     (index, r)
                     for r in range(index, count)
-                    if index == positive[0] or r == index + 4
+                    if index == positive[0] or r == index + grain.lookback
                 ]
                 restated += [
                     {"customer_id": customer, "snapshot_index": s, "rate_index": r, "arr": end}
@@ -89,12 +115,12 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
             movements.append(
                 {
                     "customer_id": customer,
-                    "quarter_label": labels[index],
+                    grain.label: labels[index],
                     "start_arr": start,
                     "end_arr": end,
                     "movement": movement,
                     **amounts,
-                    "cohort_quarter": cohort,
+                    grain.cohort: cohort,
                     **dict.fromkeys(slice_dimensions(), OTHER_SLICE_VALUE),
                     "segment": (segments or {}).get(customer),
                 }
@@ -110,9 +136,9 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
     ]
     movement_schema = {
         "customer_id": pl.String,
-        "quarter_label": pl.String,
+        grain.label: pl.String,
         "movement": pl.String,
-        "cohort_quarter": pl.String,
+        grain.cohort: pl.String,
         **dict.fromkeys(slice_dimensions(), pl.String),
         **{m: MONEY for m in money},
     }
@@ -129,12 +155,12 @@ def history_frames(arr: dict[str, list], segments: dict[str, str] | None = None)
     )
 
 
-def bridge_frame(movements: pl.LazyFrame) -> pl.LazyFrame:
+def bridge_frame(movements: pl.LazyFrame, grain: Grain = QUARTER) -> pl.LazyFrame:
     """The bridge columns the reports read (fct_arr_bridge in dbt): movement amounts summed
-    and customers counted per quarter and slice, all/all and each slice dimension."""
+    and customers counted per period and slice, all/all and each slice dimension."""
     return (
         movements.join(customer_slices(movements), on="customer_id")
-        .group_by("quarter_label", *SLICE_KEY)
+        .group_by(grain.label, *SLICE_KEY)
         .agg(
             pl.col("start_arr", "expansion_arr", "contraction_arr", "churn_arr").sum(),
             starting_customers=(pl.col("start_arr") > 0).sum().cast(pl.Int64),

@@ -3,16 +3,20 @@
 import os
 from datetime import date
 
+import pytest
+
 from pipeline.dbt_project import (
-    BUILD_ARGS,
     DBT_PROJECT_DIR,
+    DbtBuild,
+    dbt_build,
     dbt_environment,
     dbt_vars,
     project_vars,
     slice_dimensions,
-    ttm_lookback_quarters,
+    ttm_lookback_months,
+    ttm_lookback_periods,
 )
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsError, settings_from_env
 
 
 def test_the_dbt_environment_carries_every_run_setting_and_leaves_os_environ_alone(tmp_path):
@@ -37,8 +41,39 @@ def test_the_dbt_environment_carries_every_run_setting_and_leaves_os_environ_alo
     assert {
         f"NRR_DBT_{k.upper()}": str(v) for k, v in dbt_vars(settings, date(2026, 9, 30)).items()
     } == {k: v for k, v in environment.items() if k.startswith("NRR_DBT_") and "PID" not in k}
-    assert BUILD_ARGS == ("build", "--exclude-resource-type", "unit_test")
+    assert dbt_build(settings).args == ("build", "--exclude-resource-type", "unit_test")
     assert dict(os.environ) == before
+
+
+def test_the_dbt_build_is_a_function_of_the_settings_alone(monkeypatch, tmp_path):
+    # Whatever the environment says, the settings decide: NRR_PERIODS is read once, into them.
+    monkeypatch.setenv("NRR_PERIODS", "quarter,month")
+    quarterly = dbt_build(Settings(home=tmp_path))
+    assert quarterly == DbtBuild(
+        args=("build", "--exclude-resource-type", "unit_test"),
+        select="fqn:*",
+        exclude="tag:monthly",
+    )
+    monkeypatch.setenv("NRR_PERIODS", "quarter")
+    assert dbt_build(Settings(home=tmp_path, periods="month, quarter")) == DbtBuild(
+        args=("build", "--exclude-resource-type", "unit_test"), select="fqn:*", exclude=None
+    )
+
+
+def test_nrr_periods_is_quarter_or_quarter_and_month_in_any_order():
+    assert settings_from_env({}).periods == "quarter"
+    assert not settings_from_env({}).builds_months
+    for given in ("quarter,month", "month,quarter", " Month , quarter ", "quarter,month,month"):
+        settings = settings_from_env({"NRR_PERIODS": given})
+        assert settings.periods == "quarter,month"  # stored normalised, as reports stamp it
+        assert settings.as_record()["periods"] == "quarter,month"
+        assert settings.builds_months
+    assert settings_from_env({"NRR_PERIODS": " quarter "}).periods == "quarter"
+    for bad in ("month", "", "year", "quarter,week", "quarterly", "quarter;month"):
+        with pytest.raises(
+            SettingsError, match="NRR_PERIODS must be one of 'quarter', 'quarter,month'"
+        ):
+            settings_from_env({"NRR_PERIODS": bad})
 
 
 def test_the_dbt_subprocess_gets_the_settings_and_the_process_keeps_its_environment(
@@ -60,14 +95,23 @@ def test_the_dbt_subprocess_gets_the_settings_and_the_process_keeps_its_environm
 def test_python_reads_the_lists_the_dbt_project_declares(tmp_path):
     assert project_vars()["slice_dimensions"] == list(slice_dimensions())
     assert slice_dimensions() == ("segment", "region", "csm_owner", "industry")
-    assert ttm_lookback_quarters() == 4
+    # TTM is declared once, in months; each grain derives its periods from it.
+    assert ttm_lookback_months() == 12
+    assert ttm_lookback_periods("quarter") == 4
+    assert ttm_lookback_periods("month") == 12
     other = tmp_path / "project"
     other.mkdir()
     (other / "dbt_project.yml").write_text(
-        "name: x\nvars:\n  slice_dimensions: [industry]\n  ttm_lookback_quarters: 2\n"
+        "name: x\nvars:\n  slice_dimensions: [industry]\n  ttm_lookback_months: 6\n"
     )
     assert slice_dimensions(other) == ("industry",)
-    assert ttm_lookback_quarters(other) == 2
+    assert ttm_lookback_periods("quarter", other) == 2
+    assert ttm_lookback_periods("month", other) == 6
+    uneven = tmp_path / "uneven"
+    uneven.mkdir()
+    (uneven / "dbt_project.yml").write_text("name: y\nvars:\n  ttm_lookback_months: 4\n")
+    with pytest.raises(ValueError, match="not a whole number of quarters"):
+        ttm_lookback_periods("quarter", uneven)
     assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
 
 

@@ -33,12 +33,14 @@ TTM at q over customers with ARR(q-4) > 0 (base), ARR(q) and min(ARR(q), ARR(q-4
     8  A120 B200 D80          400    A150 B100 D40             290   120+100+40         260
 """
 
+from datetime import date
 from decimal import Decimal
 
 import polars as pl
 import pytest
 
 from pipeline.nrr_methods import (
+    KEY,
     NRR_METHODS,
     compounded_quarterly,
     logo_retention,
@@ -49,9 +51,10 @@ from pipeline.nrr_methods import (
     ttm_cohort,
     ttm_cohort_4q_average,
     ttm_cohort_min_arr,
+    ttm_weighted_monthly,
 )
-from pipeline.retention import nrr_quarterly, ttm_sums
-from tests.unit.histories import bridge_frame, history_frames
+from pipeline.retention import MONTH, nrr_quarterly, ttm_sums
+from tests.unit.histories import bridge_frame, history_frames, quarters_frame
 
 ARR = {
     "A": [100, 100, 100, 100, 120, 120, 150, 150, 150],
@@ -308,3 +311,117 @@ def test_quarterly_bridge_and_ttm_cohort_are_the_quarterly_reports_figures(input
         for ours, theirs in zip(("nrr", "grr"), columns, strict=True):
             # Equal to the last bit, nulls included.
             assert joined[ours].to_list() == joined[theirs].to_list(), method
+
+
+# ttm_weighted_monthly on a monthly history, computed by hand. Twenty-five calendar months,
+# January 2024 (index 0) .. January 2026 (24), as-of 2026-01-15 (month 24 and quarter 8,
+# FY2026-Q1, both unfinished, with the same snapshot):
+#
+#     month      0-5   6-11   12-17   18-24
+#     A (Ent)    100    100     100     160
+#     B (SMB)    200      0       0       0    churns at 6
+#     C (SMB)      0     50      50      50    new at 6
+#
+# Monthly TTM at m (base: ARR(m-12) > 0): for m = 12..17 the base is A 100 + B 200 = 300, ARR(m)
+# = 100, kept 100; for m = 18..24 the base is A 100 + C 50 = 150, ARR(m) = 210, kept 150.
+# Quarter 7 (FY2025-Q4) ends with month 23: months 12..23, six of each kind:
+#     NRR = (6 x 100 + 6 x 210) / (6 x 300 + 6 x 150) = 1860 / 2700
+#     GRR = (6 x 100 + 6 x 150) / 2700 = 1500 / 2700
+# (the plain mean of the twelve ratios would be (6/3 + 6 x 1.4) / 12 = 0.8667: the weights
+# matter). Quarter 8 runs: its month is the as-of month 24, so months 13..24, five of the
+# first kind and seven of the second:
+#     NRR = (5 x 100 + 7 x 210) / (5 x 300 + 7 x 150) = 1970 / 2550
+#     GRR = (5 x 100 + 7 x 150) / 2550 = 1550 / 2550
+# Quarters 0..6 end with months 2..20: some of their twelve months have no base (m < 12), so
+# the method has no figure there. By slice at quarter 7: Ent (A) 1560 / 1200 and GRR
+# 1200 / 1200; SMB (B then C) (6 x 0 + 6 x 50) / (6 x 200 + 6 x 50) = 300 / 1500, GRR the same.
+MONTHLY_ARR = {
+    "A": [100] * 18 + [160] * 7,
+    "B": [200] * 6 + [0] * 19,
+    "C": [0] * 6 + [50] * 19,
+}
+MONTHLY_SEGMENTS = {"A": "Ent", "B": "SMB", "C": "SMB"}
+AS_OF = date(2026, 1, 15)
+
+
+@pytest.fixture(scope="module")
+def monthly():
+    movements, months, restated = history_frames(MONTHLY_ARR, MONTHLY_SEGMENTS, grain=MONTH)
+    months = months.with_columns(
+        snapshot_date=pl.when(pl.col("month_index") == 24)
+        .then(pl.lit(AS_OF))
+        .otherwise(pl.col("snapshot_date")),
+        is_complete=pl.col("month_index") < 24,
+    )
+    quarters = (
+        quarters_frame(9)
+        .lazy()
+        .with_columns(
+            snapshot_date=pl.when(pl.col("quarter_index") == 8)
+            .then(pl.lit(AS_OF))
+            .otherwise(pl.col("snapshot_date")),
+            is_complete=pl.col("quarter_index") < 8,
+        )
+    )
+    monthly_sums = ttm_sums(movements, months, restated, grain=MONTH)
+    grid = quarters.select("quarter_index").join(
+        pl.LazyFrame({"dimension": ["all"], "dimension_value": ["all"]}), how="cross"
+    )
+    return grid, quarters, months, monthly_sums
+
+
+def test_ttm_weighted_monthly_weights_the_twelve_monthly_ratios_by_their_denominators(monthly):
+    grid, quarters, months, monthly_sums = monthly
+    frame = ttm_weighted_monthly(grid, quarters, months, monthly_sums)
+    # On the report's grid (as nrr_methods puts it): quarters without any monthly base too.
+    rows = all_slice(grid.join(frame, on=list(KEY), how="left"))
+    assert ratios(rows, "nrr") == {
+        **dict.fromkeys(range(7), None),
+        7: pytest.approx(1860 / 2700),
+        8: pytest.approx(1970 / 2550),
+    }
+    assert ratios(rows, "grr") == {
+        **dict.fromkeys(range(7), None),
+        7: pytest.approx(1500 / 2700),
+        8: pytest.approx(1550 / 2550),
+    }
+    assert (rows[7]["numerator_arr"], rows[7]["denominator_arr"]) == (d(1860), d(2700))
+    assert (rows[8]["numerator_arr"], rows[8]["denominator_arr"]) == (d(1970), d(2550))
+    assert rows[7]["customers_in_base"] is None and rows[7]["retained_customers"] is None
+    by_segment = {
+        row["dimension_value"]: row
+        for row in frame.filter((pl.col("quarter_index") == 7) & (pl.col("dimension") == "segment"))
+        .collect()
+        .iter_rows(named=True)
+    }
+    assert by_segment["Ent"]["nrr"] == pytest.approx(1560 / 1200)
+    assert by_segment["Ent"]["grr"] == pytest.approx(1.0)
+    assert by_segment["SMB"]["nrr"] == pytest.approx(300 / 1500)
+    assert by_segment["SMB"]["grr"] == pytest.approx(300 / 1500)
+    assert (by_segment["SMB"]["numerator_arr"], by_segment["SMB"]["denominator_arr"]) == (
+        d(300),
+        d(1500),
+    )
+
+
+def test_the_monthly_ttm_ratio_at_a_month_is_the_rule_of_ttm_cohort_twelve_months_back(monthly):
+    _, _, months, monthly_sums = monthly
+    # rpt_nrr_monthly's TTM columns come from the same function as the quarterly report's.
+    rows = {
+        row["month_index"]: row
+        for row in monthly_sums.filter(pl.col("dimension") == "all").collect().iter_rows(named=True)
+    }
+    assert sorted(rows) == list(range(12, 25))  # a base from month 12 on: 12 months back
+    assert (rows[12]["ttm_base_arr"], rows[12]["ttm_end_arr"]) == (d(300), d(100))
+    assert (rows[24]["ttm_base_arr"], rows[24]["ttm_end_arr"]) == (d(150), d(210))
+    assert (rows[24]["ttm_customers"], rows[24]["ttm_retained_customers"]) == (2, 2)
+
+
+def test_without_months_ttm_weighted_monthly_is_there_with_no_figures(inputs):
+    report = nrr_methods(*report_inputs(inputs), MIN_ARR).collect()
+    weighted = report.filter(pl.col("method") == "ttm_weighted_monthly")
+    assert weighted.height == nrr_quarterly(*report_inputs(inputs)).collect().height
+    for column in ("numerator_arr", "denominator_arr", "customers_in_base", "nrr", "grr"):
+        assert weighted[column].null_count() == weighted.height, column
+    assert set(weighted["definition"]) == {NRR_METHODS["ttm_weighted_monthly"]}
+    assert "Needs NRR_PERIODS=quarter,month" in NRR_METHODS["ttm_weighted_monthly"]

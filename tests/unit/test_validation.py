@@ -85,3 +85,30 @@ def test_great_expectations_loads_in_a_worker_process_with_pyspark_installed():
     guarded = "from pipeline.validation import import_great_expectations as i; i(); print('ok')"
     assert run(guarded) == "ok"
     assert run(f"import pyspark; {guarded}") == "ok"  # pyspark loaded before, by anything
+
+
+def test_a_suite_at_the_month_grain_is_the_same_suite_on_the_monthly_columns():
+    quarterly = suite_definition("rpt_nrr_quarterly")
+    monthly = suite_definition("rpt_nrr_quarterly@month")
+    assert len(monthly["expectations"]) == len(quarterly["expectations"])
+    columns = monthly["expectations"][0]["kwargs"]["column_set"]
+    assert columns[:7] == [
+        "fiscal_year",
+        "fiscal_month",
+        "month_label",
+        "month_start",
+        "month_end",
+        "snapshot_date",
+        "is_complete",
+    ]
+    assert not {"quarter_label", "fiscal_quarter"} & suite_columns("rpt_nrr_quarterly@month")
+    assert {"cohort_month", "month_label"} <= suite_columns("rpt_cohort_retention@month")
+    assert "cohort_quarter" not in suite_columns("rpt_cohort_retention@month")
+    # Only the period columns change: the rest of each expectation is the quarterly one.
+    rename = {"quarter_label": "month_label", "fiscal_quarter": "fiscal_month"}
+    rename |= {"quarter_start": "month_start", "quarter_end": "month_end"}
+    for ours, theirs in zip(quarterly["expectations"], monthly["expectations"], strict=True):
+        assert ours["type"] == theirs["type"]
+        for key, value in ours["kwargs"].items():
+            if isinstance(value, str):
+                assert theirs["kwargs"][key] == rename.get(value, value)

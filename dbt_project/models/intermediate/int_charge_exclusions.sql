@@ -9,7 +9,7 @@
 --   negative_customer_arr  every recurring or usage charge of a customer whose ARR is below
 --                          zero in a conversion the reports use: a snapshot s at the rates
 --                          of s (a quarter's end), of s + 1 (the next quarter's start), of
---                          s + ttm_lookback_quarters (TTM) and, for the customer's cohort
+--                          s + ttm_lookback_periods('quarter') (TTM) and, for the customer's cohort
 --                          snapshot, of every later quarter (cohort retention). The detail
 --                          names the earliest such snapshot and rates.
 -- Only customers with a negative line can go below zero, so only their charges are valued.
@@ -129,7 +129,7 @@ pairs as (
 
     union
 
-    select held.customer_id, held.snapshot_index, held.snapshot_index + {{ ttm_lookback_quarters() }}
+    select held.customer_id, held.snapshot_index, held.snapshot_index + {{ ttm_lookback_periods('quarter') }}
     from held
 
     union

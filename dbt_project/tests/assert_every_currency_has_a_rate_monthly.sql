@@ -1,0 +1,3 @@
+{{ config(tags=['monthly'], meta={'dagster': {'ref': {'name': 'int_product_month_snapshot_amounts'}}}) }}
+-- Every charge currency in force at a month snapshot has a rate there (macros/period_tests.sql).
+{{ every_currency_has_a_rate('month') }}
