@@ -28,7 +28,6 @@ MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The tag of the monthly grain's models and tests (built when NRR_PERIODS asks for months).
 MONTHLY_TAG = "monthly"
 # Months per period of each grain (macro period_grain in dbt_project/macros/periods.sql).
-GRAIN_MONTHS = {"quarter": 3, "month": 1}
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,12 @@ def slice_dimensions(project_dir: Path = DBT_PROJECT_DIR) -> tuple[str, ...]:
     return tuple(project_vars(project_dir)["slice_dimensions"])
 
 
+def period_grains(project_dir: Path = DBT_PROJECT_DIR) -> Mapping[str, Mapping[str, Any]]:
+    """The reporting grains by name (var period_grains): each one's columns and models, as the
+    dbt macro period_grain reads them."""
+    return project_vars(project_dir)["period_grains"]
+
+
 def ttm_lookback_months(project_dir: Path = DBT_PROJECT_DIR) -> int:
     """How many months back TTM compares with (var ttm_lookback_months, declared once)."""
     return int(project_vars(project_dir)["ttm_lookback_months"])
@@ -72,7 +77,10 @@ def ttm_lookback_months(project_dir: Path = DBT_PROJECT_DIR) -> int:
 def ttm_lookback_periods(grain: str, project_dir: Path = DBT_PROJECT_DIR) -> int:
     """How many periods of the grain back TTM compares with: 4 quarters, 12 months (the
     macro ttm_lookback_periods derives the same)."""
-    months, per_period = ttm_lookback_months(project_dir), GRAIN_MONTHS[grain]
+    months, per_period = (
+        ttm_lookback_months(project_dir),
+        period_grains(project_dir)[grain]["months"],
+    )
     if months % per_period:
         raise ValueError(f"ttm_lookback_months ({months}) is not a whole number of {grain}s")
     return months // per_period

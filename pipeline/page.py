@@ -29,6 +29,7 @@ from pipeline.dbt_project import slice_dimensions
 from pipeline.report_views import (
     BANDS,
     BRIDGE_STEPS,
+    NRR_COLUMNS,
     QUARANTINE_FILES,
     ReportViews,
     axis_floor,
@@ -48,18 +49,6 @@ METHODS_NOTE = (
 )
 TEXT_LIMIT = 500
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-NRR_COLUMNS = (
-    "quarter_label",
-    "is_complete",
-    "starting_arr",
-    "expansion_arr",
-    "contraction_arr",
-    "churn_arr",
-    "nrr",
-    "grr",
-    "ttm_nrr",
-    "ttm_grr",
-)
 MOVER_COLUMNS = ("customer_name", "customer_id", "csm_owner", "movement", "start_arr", "end_arr")
 DEFINITIONS = (
     (

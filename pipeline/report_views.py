@@ -27,6 +27,19 @@ BANDS = (
     (1.30, None, "130% and above: exceptional"),
 )
 RATIO_METRICS = ("nrr", "grr", "ttm_nrr", "ttm_grr")
+# The NRR-by-quarter view's columns (slice aside), as the workbook and the page show them.
+NRR_COLUMNS = (
+    "quarter_label",
+    "is_complete",
+    "starting_arr",
+    "expansion_arr",
+    "contraction_arr",
+    "churn_arr",
+    "nrr",
+    "grr",
+    "ttm_nrr",
+    "ttm_grr",
+)
 BRIDGE_COLUMNS = (
     "start_arr",
     "new_arr",
@@ -480,18 +493,7 @@ def load_views(
         summary=summary,
         bridge=bridge,
         nrr=labelled_slices(nrr).select(
-            "quarter_label",
-            "dimension",
-            "dimension_value",
-            "is_complete",
-            "starting_arr",
-            "expansion_arr",
-            "contraction_arr",
-            "churn_arr",
-            "nrr",
-            "grr",
-            "ttm_nrr",
-            "ttm_grr",
+            "quarter_label", "dimension", "dimension_value", *NRR_COLUMNS[1:]
         ),
         methods=methods.sort(
             pl.col("method").replace_strict(

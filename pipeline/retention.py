@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.dbt_project import slice_dimensions, ttm_lookback_periods
+from pipeline.dbt_project import period_grains, slice_dimensions, ttm_lookback_periods
 
 # A customer with no value for a dimension is in the slice '': no delivered value can be
 # blank (landing reads blank as missing), so it never merges with a value such as "(blank)".
@@ -30,11 +30,11 @@ MONEY = pl.Decimal(38, 6)
 
 @dataclass(frozen=True)
 class Grain:
-    """A reporting grain as the marts spell it (dbt macro period_grain): the spine's index,
-    label and date columns, the cohort column, and the dbt models holding the grain's
-    spine, movements, bridge and restated pairs."""
+    """A reporting grain as the marts spell it (var period_grains, as the dbt macro
+    period_grain reads it): the spine's index, label and date columns, the cohort column,
+    and the dbt models holding the grain's spine, movements, bridge and restated pairs."""
 
-    name: str  # quarter | month (pipeline.dbt_project.GRAIN_MONTHS)
+    name: str  # quarter | month (var period_grains)
     index: str
     number: str
     label: str
@@ -66,32 +66,21 @@ class Grain:
         return ttm_lookback_periods(self.name)
 
 
-QUARTER = Grain(
-    name="quarter",
-    index="quarter_index",
-    number="fiscal_quarter",
-    label="quarter_label",
-    start="quarter_start",
-    end="quarter_end",
-    cohort="cohort_quarter",
-    spine="int_fiscal_quarters",
-    movements="fct_arr_movements",
-    bridge="fct_arr_bridge",
-    restated="int_customer_restated_arr",
-)
-MONTH = Grain(
-    name="month",
-    index="month_index",
-    number="fiscal_month",
-    label="month_label",
-    start="month_start",
-    end="month_end",
-    cohort="cohort_month",
-    spine="int_fiscal_months",
-    movements="fct_arr_movements_monthly",
-    bridge="fct_arr_bridge_monthly",
-    restated="int_customer_restated_arr_monthly",
-)
+def grain(name: str) -> Grain:
+    """A grain as dbt_project.yml declares it (var period_grains, read by the dbt macro
+    period_grain too)."""
+    declared = period_grains()[name]
+    models = declared["models"]
+    return Grain(
+        name=declared["name"],
+        **{field: declared[field] for field in ("index", "number", "label", "start", "end")},
+        cohort=declared["cohort"],
+        **{step: models[step] for step in ("spine", "movements", "bridge", "restated")},
+    )
+
+
+QUARTER = grain("quarter")
+MONTH = grain("month")
 QUARTER_COLUMNS = QUARTER.columns
 SLICE_KEY = ("dimension", "dimension_value")
 # The reports this module builds (written to the warehouse's main schema), each published with

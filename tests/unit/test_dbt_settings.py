@@ -99,17 +99,34 @@ def test_python_reads_the_lists_the_dbt_project_declares(tmp_path):
     assert ttm_lookback_months() == 12
     assert ttm_lookback_periods("quarter") == 4
     assert ttm_lookback_periods("month") == 12
+    # The grains are declared once (var period_grains): dbt's period_grain macro and the
+    # Polars reports' Grain read the same names.
+    from pipeline.retention import MONTH, QUARTER
+
+    grains = project_vars()["period_grains"]
+    assert (QUARTER.index, QUARTER.label, QUARTER.spine) == (
+        "quarter_index",
+        "quarter_label",
+        "int_fiscal_quarters",
+    )
+    assert (MONTH.label, MONTH.movements) == (
+        grains["month"]["label"],
+        grains["month"]["models"]["movements"],
+    )
+    grains_yml = "  period_grains:\n    quarter: {months: 3}\n    month: {months: 1}\n"
     other = tmp_path / "project"
     other.mkdir()
     (other / "dbt_project.yml").write_text(
-        "name: x\nvars:\n  slice_dimensions: [industry]\n  ttm_lookback_months: 6\n"
+        "name: x\nvars:\n  slice_dimensions: [industry]\n  ttm_lookback_months: 6\n" + grains_yml
     )
     assert slice_dimensions(other) == ("industry",)
     assert ttm_lookback_periods("quarter", other) == 2
     assert ttm_lookback_periods("month", other) == 6
     uneven = tmp_path / "uneven"
     uneven.mkdir()
-    (uneven / "dbt_project.yml").write_text("name: y\nvars:\n  ttm_lookback_months: 4\n")
+    (uneven / "dbt_project.yml").write_text(
+        "name: y\nvars:\n  ttm_lookback_months: 4\n" + grains_yml
+    )
     with pytest.raises(ValueError, match="not a whole number of quarters"):
         ttm_lookback_periods("quarter", uneven)
     assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
