@@ -35,22 +35,10 @@ COMPARED = {
 }
 
 
-# The default usage ARR policy, and the one whose SQL differs (sample dates from dbt's
-# cross-database date macros, an exact division of a sum): exclude only narrows a list. The
-# default builds and tests every model and compares every table in COMPARED; the trailing
-# policy only runs the models under the movement table and compares it (its SQL differs in
-# product_snapshot_amounts alone, and dbt's data tests on Spark would double the test's time).
-@pytest.fixture(scope="module", params=["run_rate", "trailing_3_period_average"])
-def usage_arr(request):
-    return request.param
-
-
 @pytest.fixture(scope="module")
-def duckdb_home(sample_extracts, tmp_path_factory, usage_arr):
+def duckdb_home(sample_extracts, tmp_path_factory):
     home = tmp_path_factory.mktemp("duckdb-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NRR_USAGE_ARR", usage_arr)
-        assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
+    assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
     return home
 
 
@@ -78,9 +66,7 @@ def _frame(con, table):
     return con.execute(f"select * from {table}").to_arrow_table().to_pandas()
 
 
-def test_spark_builds_the_same_marts_as_duckdb(
-    duckdb_home, usage_arr, spark, tmp_path, monkeypatch
-):
+def test_spark_builds_the_same_marts_as_duckdb(duckdb_home, spark, tmp_path, monkeypatch):
     from dbt.cli.main import dbtRunner
 
     con = duckdb.connect(str(duckdb_home / "warehouse.duckdb"), read_only=True)
@@ -88,20 +74,18 @@ def test_spark_builds_the_same_marts_as_duckdb(
     for table in RAW_TABLES:
         arrow = con.execute(f"select * from raw.{table}").to_arrow_table()
         spark.createDataFrame(arrow).write.mode("overwrite").saveAsTable(f"raw.{table}")
-    settings = Settings(home=duckdb_home, usage_arr=usage_arr)
+    settings = Settings(home=duckdb_home)
     as_of = con.sql("select max(delivery_date) from raw.delivery_log").fetchall()[0][0]
 
     monkeypatch.setenv("NRR_DBT_TARGET", "spark")
     monkeypatch.setenv("NRR_SPARK_SCHEMA", "nrr")
-    default = usage_arr == "run_rate"
-    compared = COMPARED if default else {"fct_arr_movements": COMPARED["fct_arr_movements"]}
-    # The default case builds what a night with these settings builds (dbt_build: no monthly
-    # models unless NRR_PERIODS asks for them).
+    # What a night with these settings builds (dbt_build: no monthly models unless
+    # NRR_PERIODS asks for them), data tests included: their SQL must run on Spark too.
     build = dbt_build(settings)
     what = [*build.args, "--exclude", build.exclude] if build.exclude else list(build.args)
     result = dbtRunner().invoke(
         [
-            *(what if default else ["run", "--select", "+fct_arr_movements"]),
+            *what,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -117,7 +101,7 @@ def test_spark_builds_the_same_marts_as_duckdb(
     failures = [r.node.name for r in (result.result or []) if r.status not in ("success", "pass")]
     assert result.success, f"dbt on Spark failed: {failures or result.exception}"
 
-    for table, key in compared.items():
+    for table, key in COMPARED.items():
         expected = _frame(con, f"main.{table}").sort_values(key).reset_index(drop=True)
         actual = spark.table(f"nrr.{table}").toPandas().sort_values(key).reset_index(drop=True)
         assert list(actual.columns) == list(expected.columns), table
