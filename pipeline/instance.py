@@ -21,9 +21,9 @@ telemetry:
 # DuckDB has one writer per file: one run of the nightly job at a time (the others queue).
 run_queue:
   max_concurrent_runs: 1
-# No per-step capture of stdout/stderr: the default (local) manager starts tail and
-# orphan-watcher processes for every step (about a third more CPU for a small night), and
-# nrr already writes the whole log of each run to NRR_HOME/logs.
+# No per-step capture of standard output and error: the default (local) manager starts tail
+# and orphan-watcher processes for every step, and nrr already writes the whole log of each
+# run to the logs folder of NRR_HOME.
 compute_logs:
   module: dagster._core.storage.noop_compute_log_manager
   class: NoOpComputeLogManager
