@@ -279,26 +279,6 @@ def _restatements_for_display(restatements: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def reading_order(bridge: pl.DataFrame) -> pl.DataFrame:
-    """fct_arr_bridge rows with the bridge in reading order: previous quarter end (start -
-    fx: last quarter's end at its own rates), FX, start, the movements with contraction and
-    churn negative, end; then the customer counts. Every other column is kept in front."""
-    keys = [c for c in bridge.columns if c not in (*BRIDGE_STEPS, *_COUNTS, *MOTION_COLUMNS)]
-    return bridge.select(
-        *keys,
-        (pl.col("start_arr") - pl.col("fx_arr")).alias("previous_end_arr"),
-        "fx_arr",
-        "start_arr",
-        "new_arr",
-        "reactivation_arr",
-        "expansion_arr",
-        (-pl.col("contraction_arr")).alias("contraction_arr"),
-        (-pl.col("churn_arr")).alias("churn_arr"),
-        "end_arr",
-        *[c for c in _COUNTS if c in bridge.columns],
-    )
-
-
 _COUNTS = ("starting_customers", "ending_customers")
 
 
@@ -436,14 +416,20 @@ def load_views(
     headline = (complete if complete.height else totals).tail(1)
     quarter = headline["quarter_label"][0] if headline.height else "n/a"
     row = headline.row(0, named=True) if headline.height else {}
-    bridge_slices = reading_order(
-        table(
-            "select quarter_label, snapshot_date, is_complete, dimension, dimension_value, "
-            + ", ".join(BRIDGE_COLUMNS)
-            + ", starting_customers, ending_customers "
-            "from fct_arr_bridge order by quarter_start, dimension, dimension_value"
-        )
+    # The bridge in reading order is the published mart fct_arr_bridge_steps (previous end =
+    # start - fx, losses negative: the rule is written once, in dbt), one column per step.
+    steps = ", ".join(
+        f"max(case when steps.step = '{step.removesuffix('_arr')}' then steps.amount end) as {step}"
+        for step in BRIDGE_STEPS
     )
+    bridge_slices = table(
+        "select bridge.quarter_start, bridge.quarter_label, bridge.snapshot_date, "
+        f"bridge.is_complete, bridge.dimension, bridge.dimension_value, {steps}, "
+        f"{', '.join(f'bridge.{c}' for c in _COUNTS)} "
+        "from fct_arr_bridge as bridge inner join fct_arr_bridge_steps as steps "
+        "using (quarter_label, dimension, dimension_value) "
+        "group by all order by bridge.quarter_start, bridge.dimension, bridge.dimension_value"
+    ).drop("quarter_start")
     bridge = bridge_slices.filter(pl.col("dimension") == "all").drop("dimension", "dimension_value")
     headline_bridge = bridge.filter(pl.col("quarter_label") == quarter)
     end_arr = headline_bridge["end_arr"]
