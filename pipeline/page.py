@@ -29,6 +29,7 @@ from pipeline.dbt_project import slice_dimensions
 from pipeline.report_views import (
     BANDS,
     BRIDGE_STEPS,
+    BRIDGE_TOTALS,
     NRR_COLUMNS,
     QUARANTINE_FILES,
     ReportViews,
@@ -259,7 +260,7 @@ def _levels(row: dict) -> list[Decimal]:
     level, levels = Decimal(0), []
     for step in BRIDGE_STEPS:
         amount = row.get(step) or Decimal(0)
-        level = amount if step in ("previous_end_arr", "start_arr", "end_arr") else level + amount
+        level = amount if step in BRIDGE_TOTALS else level + amount
         levels.append(level)
     return levels
 

@@ -71,6 +71,9 @@ BRIDGE_STEPS = (
     "churn_arr",
     "end_arr",
 )
+# The steps that are levels (a waterfall's totals), not movements (step_kind 'total' in
+# fct_arr_bridge_steps).
+BRIDGE_TOTALS = ("previous_end_arr", "start_arr", "end_arr")
 TOP_MOVERS = 10
 
 # What the workbook and the page call each column (one mapping for both); a column not

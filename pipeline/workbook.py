@@ -24,6 +24,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.report_views import (
     BRIDGE_STEPS,
+    BRIDGE_TOTALS,
     QUARANTINE_FILES,
     ReportViews,
     axis_floor,
@@ -245,7 +246,7 @@ def _charts(book, views: ReportViews, fmt: _Formats) -> None:
         levels = []
         for i, step in enumerate(BRIDGE_STEPS, start=1):
             amount = row[step]
-            if step in ("previous_end_arr", "start_arr", "end_arr"):
+            if step in BRIDGE_TOTALS:
                 base, rise, fall, level = Decimal(0), amount, Decimal(0), amount
             else:
                 after = level + amount
