@@ -10,6 +10,8 @@ translated into what dbt reads and runs (dbt_vars, dbt_environment, dbt_build).
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -40,6 +42,12 @@ class DbtBuild:
     select: str
     exclude: str | None
 
+    def command(self) -> list[str]:
+        """The same build as dbt's own command line takes it (what dagster-dbt runs for the
+        dbt assets), for a dbt started without Dagster (`nrr check`)."""
+        exclude = ["--exclude", self.exclude] if self.exclude else []
+        return [*self.args, "--select", self.select, *exclude]
+
 
 def dbt_build(settings: Settings) -> DbtBuild:
     """The dbt build of a night with these settings: every model and test, less the monthly
@@ -49,6 +57,13 @@ def dbt_build(settings: Settings) -> DbtBuild:
         select="fqn:*",
         exclude=None if settings.builds_months else f"tag:{MONTHLY_TAG}",
     )
+
+
+def dbt_executable() -> str:
+    """`nrr-dbt` (dbt that dies with the run, pipeline/dbt_child.py) beside this interpreter,
+    else the one on PATH."""
+    beside = Path(sys.executable).parent / "nrr-dbt"
+    return str(beside) if beside.exists() else (shutil.which("nrr-dbt") or "nrr-dbt")
 
 
 @cache

@@ -1,12 +1,9 @@
 """Assembles the Dagster code location: assets, checks, resources, job and schedule."""
 
-import shutil
-import sys
-from pathlib import Path
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipeline.dbt_project import dbt_executable
 from pipeline.defs.checks import build_suite_checks
 from pipeline.defs.dbt import build_dbt_assets, nrr_dbt_project
 from pipeline.defs.landing import land_delivery, quarantine
@@ -27,12 +24,6 @@ class NrrDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):
         return None
-
-
-def _dbt_executable() -> str:
-    """`nrr-dbt` (dbt that dies with the run) beside this interpreter, else the one on PATH."""
-    beside = Path(sys.executable).parent / "nrr-dbt"
-    return str(beside) if beside.exists() else (shutil.which("nrr-dbt") or "nrr-dbt")
 
 
 def landing_run_config(delivery: str | None, force: bool = False) -> dict:
@@ -84,7 +75,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=[build_schedule(nightly_job, settings)],
         resources={
             "nrr": NrrSettingsResource.from_settings(settings),
-            "dbt": NrrDbtCliResource(project_dir=nrr_dbt_project, dbt_executable=_dbt_executable()),
+            "dbt": NrrDbtCliResource(project_dir=nrr_dbt_project, dbt_executable=dbt_executable()),
         },
     )
 

@@ -15,8 +15,12 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from pipeline.landing import DeliveryRejected, scalar
-from pipeline.warehouse_frames import write_table
+from pipeline.contracts import EXTRACT_COLUMNS
+from pipeline.landing import RAW_SCHEMA, DeliveryRejected, scalar
+from pipeline.quarantine import QuarantineResult, RuleContext, build_quarantine
+from pipeline.settings import Settings
+from pipeline.warehouse import run_as_of
+from pipeline.warehouse_frames import scan_table, write_table
 
 # What the gate measures the quarantine against: dbt's model `quarantine_basis`, the valid
 # ARR at as-of as the report counts it (the marts' end ARR at the as-of snapshot).
@@ -130,14 +134,19 @@ def gate_verdict(
     return GateVerdict(passed, " ".join(sentences), rows, arr, unvalued)
 
 
+def quarantine_groups(con: duckdb.DuckDBPyConnection) -> list[QuarantineGroup]:
+    """dbt's quarantine by file and reason: rows, exact ARR at stake, unvalued rows."""
+    return [
+        QuarantineGroup(file, reason, rows, Decimal(arr), unvalued)
+        for file, reason, rows, arr, unvalued in con.execute(GROUPS_SQL).fetchall()
+    ]
+
+
 def quarantine_gate(
     con: duckdb.DuckDBPyConnection, arr_threshold: Decimal, unvalued_threshold: int
 ) -> GateVerdict:
     """The verdict on the quarantine in the working warehouse (dbt's model, after dbt ran)."""
-    groups = [
-        QuarantineGroup(file, reason, rows, Decimal(arr), unvalued)
-        for file, reason, rows, arr, unvalued in con.execute(GROUPS_SQL).fetchall()
-    ]
+    groups = quarantine_groups(con)
     delivered = scalar(con, DELIVERED_ROWS_SQL)
     valid_arr = scalar(con, VALID_ARR_SQL)
     return gate_verdict(
@@ -167,6 +176,30 @@ def store_quarantine(
     except Exception:
         con.execute("rollback")
         raise
+
+
+@dataclass(frozen=True)
+class RowRulesRun:
+    as_of: date
+    result: QuarantineResult
+
+
+def apply_row_rules(con: duckdb.DuckDBPyConnection, settings: Settings) -> RowRulesRun:
+    """The row rules on the raw tables of the warehouse, at the run's as-of, their checked
+    tables and rejects stored (store_quarantine) for dbt: the quarantine step of every night
+    and of `nrr check`."""
+    as_of = run_as_of(settings, con)
+    rules = RuleContext(
+        settings.reporting_currency,
+        settings.fiscal_year_start_month,
+        as_of,
+        settings.rollup,
+        settings.earliest_date,
+    )
+    raw = {name: scan_table(con, f"{RAW_SCHEMA}.{name}") for name in EXTRACT_COLUMNS}
+    result = build_quarantine(raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules)
+    store_quarantine(con, result.rejects, result.checked)
+    return RowRulesRun(as_of, result)
 
 
 def no_arr_rejection(con: duckdb.DuckDBPyConnection, as_of: date) -> DeliveryRejected | None:

@@ -21,7 +21,12 @@ import polars as pl
 
 from pipeline.contracts import EXTRACT_COLUMNS
 from pipeline.rules.accounts import check_accounts, resolve_hierarchy
-from pipeline.rules.charges import check_charge_rows, raw_values, typed_charges
+from pipeline.rules.charges import (
+    accounts_missing_from_crm,
+    check_charge_rows,
+    raw_values,
+    typed_charges,
+)
 from pipeline.rules.fx_rates import check_fx_rates
 from pipeline.rules.grammar import ISO_4217, RuleContext, with_raw_record
 
@@ -76,6 +81,8 @@ class QuarantineResult:
     # Extract -> its checked table: every delivered row, values typed, reason/detail (null
     # when the row passed every row rule). Written as raw.checked_<extract>; staging reads them.
     checked: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # The billing accounts the CRM extract does not hold (account_id, rows, first_row).
+    missing_accounts: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def _rejects(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.LazyFrame:
@@ -130,4 +137,4 @@ def build_quarantine(
         .collect()
         .cast(REJECT_SCHEMA)
     )
-    return QuarantineResult(rejects, checked)
+    return QuarantineResult(rejects, checked, accounts_missing_from_crm(checked_charges))

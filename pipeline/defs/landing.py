@@ -6,7 +6,7 @@ import dagster as dg
 from pipeline.contracts import EXTRACT_COLUMNS
 from pipeline.defs.guards import out_of_disk_or_memory_not_retried
 from pipeline.defs.resources import NrrSettingsResource
-from pipeline.gate import store_quarantine
+from pipeline.gate import apply_row_rules
 from pipeline.landing import (
     DeliveryRejected,
     Limits,
@@ -18,9 +18,7 @@ from pipeline.landing import (
     record_receipt,
 )
 from pipeline.nightly import delivery_freshness, plan_for_delivery
-from pipeline.quarantine import RuleContext, build_quarantine
-from pipeline.warehouse import run_as_of, warehouse
-from pipeline.warehouse_frames import scan_table
+from pipeline.warehouse import warehouse
 
 LANDING_GROUP = "landing"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACT_COLUMNS}
@@ -164,19 +162,8 @@ def quarantine(context: dg.AssetExecutionContext, nrr: NrrSettingsResource):
     raw values (raw.quarantine_rejects; dbt's `quarantine` model values them)."""
     settings = nrr.settings()
     with warehouse(settings) as con:
-        as_of = run_as_of(settings, con)
-        rules = RuleContext(
-            settings.reporting_currency,
-            settings.fiscal_year_start_month,
-            as_of,
-            settings.rollup,
-            settings.earliest_date,
-        )
-        raw = {name: scan_table(con, f"raw.{name}") for name in RAW_KEYS}
-        result = build_quarantine(
-            raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules
-        )
-        store_quarantine(con, result.rejects, result.checked)
+        run = apply_row_rules(con, settings)
+    as_of, result = run.as_of, run.result
     rejects = result.rejects
     context.log.info(f"The row rules rejected {rejects.height} rows at as-of {as_of}.")
     for name, key in CHECKED_KEYS.items():

@@ -60,8 +60,10 @@ TYPED_CHARGE_COLUMNS = {
 }
 
 
-# What check_charge_rows keeps, under its internal names.
-CHECKED_CHARGE_COLUMNS = tuple(TYPED_CHARGE_COLUMNS)
+# What check_charge_rows keeps, under its internal names: the typed columns, and whether the
+# row's account_id is in the CRM extract (the unknown_account rule's own test, kept for
+# accounts_missing_from_crm whichever rule the row broke first).
+CHECKED_CHARGE_COLUMNS = (*TYPED_CHARGE_COLUMNS, "account_known")
 
 
 def typed_charges(checked: pl.LazyFrame) -> pl.LazyFrame:
@@ -192,3 +194,15 @@ def check_charge_rows(
         .select(CHECKED_CHARGE_COLUMNS)
     ).collect(engine="streaming")
     return rowwise
+
+
+def accounts_missing_from_crm(checked: pl.DataFrame) -> pl.DataFrame:
+    """The billing accounts the CRM extract does not hold, by the unknown_account rule's own
+    test (check_charge_rows' account_known), whichever rule each row broke first: account_id,
+    its charge rows and the first of them. A blank account_id is not an account."""
+    return (
+        checked.filter(pl.col("account_known").not_() & pl.col("account_id").is_not_null())
+        .group_by("account_id")
+        .agg(rows=pl.len(), first_row=pl.col("_row_number").min())
+        .sort("account_id")
+    )

@@ -69,12 +69,12 @@ def _arm_raw_load() -> None:
 
 
 def _arm_quarantine() -> None:
-    import pipeline.defs.landing as landing_assets
+    import pipeline.gate as gate  # the quarantine step's row rules (gate.apply_row_rules)
 
     def build_quarantine(*args, **kwargs):
         die()
 
-    landing_assets.build_quarantine = build_quarantine
+    gate.build_quarantine = build_quarantine
 
 
 def _arm_dbt() -> None:

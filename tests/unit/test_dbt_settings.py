@@ -55,9 +55,27 @@ def test_the_dbt_build_is_a_function_of_the_settings_alone(monkeypatch, tmp_path
         exclude="tag:monthly",
     )
     monkeypatch.setenv("NRR_PERIODS", "quarter")
-    assert dbt_build(Settings(home=tmp_path, periods="month, quarter")) == DbtBuild(
+    monthly = dbt_build(Settings(home=tmp_path, periods="month, quarter"))
+    assert monthly == DbtBuild(
         args=("build", "--exclude-resource-type", "unit_test"), select="fqn:*", exclude=None
     )
+    # The same builds on dbt's own command line (`nrr check` starts dbt without Dagster).
+    assert quarterly.command() == [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--select",
+        "fqn:*",
+        "--exclude",
+        "tag:monthly",
+    ]
+    assert monthly.command() == [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--select",
+        "fqn:*",
+    ]
 
 
 def test_nrr_periods_is_quarter_or_quarter_and_month_in_any_order():

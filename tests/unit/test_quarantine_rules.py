@@ -137,6 +137,30 @@ def test_an_account_without_id_is_quarantined_and_charges_naming_it_are_unknown(
     ]
 
 
+def test_billing_accounts_missing_from_the_crm_are_listed_whichever_rule_a_row_broke_first():
+    """What `nrr check` lists: B404 has two charges, one quarantined bad_amount first (so
+    not unknown_account), one unknown_account; Z404 one; a blank account_id names no account;
+    A1 (in the CRM, its row with a bad date) is not missing."""
+    result = rules_on(
+        [
+            charge(),
+            charge(charge_id="C2", account_id="B404", amount="abc"),
+            charge(charge_id="C3", account_id="Z404"),
+            charge(charge_id="C4", account_id="B404"),
+            charge(charge_id="C5", account_id=None),
+            charge(charge_id="C6", effective_start="2026-02-30"),
+        ]
+    )
+    assert result.rejects.select("row_number", "reason").rows() == [
+        (2, "bad_amount"),
+        (3, "unknown_account"),
+        (4, "unknown_account"),
+        (5, "unknown_account"),
+        (6, "bad_date"),
+    ]
+    assert result.missing_accounts.rows() == [("B404", 2, 2), ("Z404", 1, 3)]
+
+
 ACCOUNT_CASES = [
     (
         "duplicate_account_id",
