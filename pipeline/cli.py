@@ -3,6 +3,8 @@
 Exit codes of `nrr run`: 0 the report was published (or already was); 3 the delivery was
 rejected (nothing loaded); 4 a blocking data-quality check failed (nothing published);
 5 another run holds this home; 1 any other failure; 2 bad arguments or settings.
+`nrr check` answers with the code `nrr run` would give: 0 it would publish, 4 block,
+3 reject; 2 bad arguments or settings; 1 the check could not finish.
 """
 
 from __future__ import annotations
@@ -105,6 +107,25 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "run":
             sub.add_argument("--delivery", help="delivery folder YYYY-MM-DD (default: latest)")
+    check = commands.add_parser(
+        "check",
+        help="what `nrr run` would make of one delivery folder, without loading or publishing",
+        description="Land one delivery folder into a temporary warehouse (deleted afterwards), "
+        "apply the row rules, build the dbt models and report per file the rows read, valid "
+        "and quarantined (by reason, with examples), the ARR at stake, billing accounts "
+        "missing from the CRM and the gate's verdict. Settings come from the environment, as "
+        "for `nrr run`; no NRR_HOME is read or written. Exit 0: it would publish; 4: it would "
+        "block; 3: it would reject the delivery; 2: bad arguments or settings; 1: the check "
+        "could not finish.",
+    )
+    check.add_argument(
+        "delivery_dir",
+        type=Path,
+        metavar="DELIVERY_DIR",
+        help="the delivery folder, e.g. extracts/2026-09-30",
+    )
+    check.add_argument("--as-of", type=_date, help="reporting date (NRR_AS_OF)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
     ui = commands.add_parser(
         "ui",
         help="start the Dagster UI and daemon (schedule) on this home's instance, on 127.0.0.1",
@@ -381,6 +402,36 @@ def _execute(
     return outcome, progress
 
 
+def _check(args: argparse.Namespace) -> int:
+    """`nrr check`: the verdict `nrr run` would reach on one delivery, as its exit code."""
+    import json
+
+    from pipeline.check import BLOCK, PUBLISH, REJECT, check_delivery, report_lines, report_record
+    from pipeline.landing import list_deliveries
+
+    folder = Path(os.path.abspath(args.delivery_dir))  # as named: a link stays a link
+    if folder.name not in list_deliveries(folder.parent):
+        print(
+            f"nrr: {args.delivery_dir} is not a delivery folder: a folder named by the "
+            "delivery's date, YYYY-MM-DD, such as extracts/2026-09-30.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        settings = settings_from_env().with_overrides(as_of=args.as_of)
+    except SettingsError as exc:
+        print(f"nrr: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = check_delivery(folder, settings, lambda text: print(text, file=sys.stderr))
+    codes = {PUBLISH: EXIT_OK, BLOCK: EXIT_BLOCKED, REJECT: EXIT_REJECTED}
+    code = codes.get(report.verdict, EXIT_FAILED)
+    if args.json:
+        print(json.dumps({**report_record(report), "exit_code": code}, indent=2))
+    else:
+        print("\n".join(report_lines(report)))
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "generate":
@@ -399,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"Wrote delivery {folder}")
         return EXIT_OK
+    if args.command == "check":
+        return _check(args)
     try:
         settings = _settings(args)
         check_home_writable(settings.home)
