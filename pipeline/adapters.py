@@ -33,6 +33,10 @@ class AdapterError(Exception):
     message names the file and the column."""
 
 
+class AdapterFailed(AdapterError):
+    """The mapping itself failed (dbt could not build it): dbt's error lines."""
+
+
 @dataclass(frozen=True)
 class SourceTable:
     """One table a connector lands: the columns the mapping needs, and the ones it reads when
@@ -71,13 +75,17 @@ STRIPE = Adapter(
     kind="billing",
     description="Stripe, as the Fivetran Stripe connector lands it",
     tables=(
-        SourceTable(
-            "customer", ("id",), ("name", "email", "metadata", "created", "is_deleted")
-        ),
+        SourceTable("customer", ("id",), ("name", "email", "metadata", "created", "is_deleted")),
         SourceTable(
             "subscription_history",
             ("id", "customer_id", "status", "_fivetran_start"),
-            ("_fivetran_end", "cancel_at", "cancel_at_period_end", "current_period_end", "ended_at"),
+            (
+                "_fivetran_end",
+                "cancel_at",
+                "cancel_at_period_end",
+                "current_period_end",
+                "ended_at",
+            ),
         ),
         SourceTable(
             "subscription",
@@ -202,7 +210,9 @@ def chosen_tables(adapter: Adapter, files: Mapping[str, Path], source_dir: Path)
             )
         chosen.append(present[0])
     required = {name for alternatives in adapter.required for name in alternatives}
-    chosen += [table.name for table in adapter.tables if table.name not in required and table.name in files]
+    chosen += [
+        table.name for table in adapter.tables if table.name not in required and table.name in files
+    ]
     return chosen
 
 
@@ -240,10 +250,14 @@ def create_source_views(
         for column in table.columns:
             if column not in present:
                 raise AdapterError(f"{path}: column {column} is missing ({adapter.name} {name})")
-        missing = [c for c in (*table.optional_columns, *mapped_columns.get(name, [])) if c not in present]
+        missing = [
+            c for c in (*table.optional_columns, *mapped_columns.get(name, [])) if c not in present
+        ]
         for column in mapped_columns.get(name, []):
             if column in missing:
-                notes.append(f"{path.name} has no column {column}: the column mapped to it is left empty.")
+                notes.append(
+                    f"{path.name} has no column {column}: the column mapped to it is left empty."
+                )
         empty = "".join(f', cast(null as varchar) as "{column}"' for column in missing)
         con.execute(f'create view "{adapter.name}"."{name}" as select *{empty} from {reader}')
     return notes
@@ -266,7 +280,9 @@ def _project_vars() -> dict[str, object]:
     return yaml.safe_load((ADAPTERS_PROJECT_DIR / "dbt_project.yml").read_text()).get("vars") or {}
 
 
-def run_dbt(adapter: Adapter, workdir: Path, warehouse: Path, variables: Mapping[str, object]) -> None:
+def run_dbt(
+    adapter: Adapter, workdir: Path, warehouse: Path, variables: Mapping[str, object]
+) -> None:
     """dbt build of the source's models (tag <source>) on the embedded warehouse; dbt's own
     error lines when it fails."""
     command = [
@@ -290,8 +306,9 @@ def run_dbt(adapter: Adapter, workdir: Path, warehouse: Path, variables: Mapping
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
     if done.returncode != 0:
         lines = [line for line in done.stdout.splitlines() if "error" in line.lower()]
-        raise AdapterError(
-            f"{adapter.name}: the mapping failed in dbt:\n" + "\n".join(lines[-20:] or done.stdout.splitlines()[-20:])
+        raise AdapterFailed(
+            f"{adapter.name}: the mapping failed in dbt:\n"
+            + "\n".join(lines[-20:] or done.stdout.splitlines()[-20:])
         )
 
 
@@ -304,7 +321,9 @@ def write_extract(con: duckdb.DuckDBPyConnection, model: str, extract: str, fold
     partial = folder / f".{extract}.csv.partial"
     order = EXTRACT_COLUMNS[extract][0]
     quoted = str(partial).replace("'", "''")
-    con.execute(f"copy (select {columns} from main.{model} order by {order}) to '{quoted}' (header, delimiter ',')")
+    con.execute(
+        f"copy (select {columns} from main.{model} order by {order}) to '{quoted}' (header, delimiter ',')"
+    )
     for suffix in FILE_SUFFIXES:
         other = folder / f"{extract}{suffix}"
         if other != target and other.exists():

@@ -126,6 +126,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--as-of", type=_date, help="reporting date (NRR_AS_OF)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    from pipeline.adapters import ADAPTERS
+
+    adapt = commands.add_parser(
+        "adapt",
+        help="turn a billing or CRM system's exported tables into a delivery (Stripe, ...)",
+        description="Map the tables a connector lands (one CSV or Parquet file per source "
+        "table, named after the table, e.g. subscription_item.csv) into the contract's "
+        "extracts in EXTRACTS_ROOT/DELIVERY/. Run a billing source and then a CRM source "
+        "into the same delivery; without a CRM, crm_accounts is derived from the billing "
+        "customers. Mappings: docs/sources.md. Exit 0: written; 3: the export lacks a table "
+        "or column (named); 2: bad arguments; 1: the mapping failed.",
+        epilog="sources: "
+        + "; ".join(f"{a.name} ({a.kind}: {a.description})" for a in ADAPTERS.values()),
+    )
+    adapt.add_argument(
+        "source", choices=tuple(ADAPTERS), metavar="SOURCE", help=", ".join(ADAPTERS)
+    )
+    adapt.add_argument("source_dir", type=Path, metavar="SOURCE_DIR", help="the exported tables")
+    adapt.add_argument("--out", type=Path, required=True, help="extracts root to write into")
+    adapt.add_argument(
+        "--delivery", type=_date, required=True, help="delivery date YYYY-MM-DD, the folder name"
+    )
+    adapt.add_argument(
+        "--vars",
+        default="{}",
+        help="the mapping's settings as JSON, e.g. '{\"salesforce_segment_column\": "
+        '"type"}\' (docs/sources.md lists them)',
+    )
     ui = commands.add_parser(
         "ui",
         help="start the Dagster UI and daemon (schedule) on this home's instance, on 127.0.0.1",
@@ -432,8 +460,41 @@ def _check(args: argparse.Namespace) -> int:
     return code
 
 
+def _adapt(args: argparse.Namespace) -> int:
+    """`nrr adapt`: a source system's tables into a contract delivery."""
+    import json
+
+    from pipeline.adapters import AdapterError, AdapterFailed, adapt
+
+    try:
+        variables = json.loads(args.vars)
+        if not isinstance(variables, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        print(f"nrr: --vars must be a JSON object ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.source_dir.is_dir():
+        print(f"nrr: {args.source_dir}: no such folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = adapt(args.source, args.source_dir, args.out, args.delivery, variables)
+    except AdapterFailed as exc:
+        print(f"nrr: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except AdapterError as exc:
+        print(f"nrr: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    for name, rows in result.written.items():
+        print(f"Wrote {result.folder / name}: {rows:,} rows")
+    for note in result.notes:
+        print(f"Note: {note}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "adapt":
+        return _adapt(args)
     if args.command == "generate":
         from pipeline.generate import GenerateOptions, generate
 

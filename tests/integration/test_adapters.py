@@ -1,0 +1,260 @@
+"""`nrr adapt` end to end: a Stripe and a Salesforce export, hand-built in the connector's
+own column layout (tests/fixtures/adapters/), adapted into one delivery and run.
+
+The Stripe fixture (as Fivetran lands it), customer by customer, delivery 2025-12-31:
+- cus_A -> CRM 001A (a child of 001P Acme Holdings in Salesforce): subscription sub_A
+  trialing 2025-01-01 to 01-15, then active. Items: si_A1 Pro (100.00 USD/month) × 5 from
+  01-01, deleted when the price was swapped on 07-01; si_A2 Enterprise (150.00) × 5 from 07-01;
+  si_A3 Viewer, a free price (0) × 10. So: 500.00/month from 01-15 (the trial is free) to
+  07-01, 750.00/month after; the free item carries nothing.
+- cus_B -> 001B: sub_B from 02-01. si_B1 Platform Annual 1,200,000 JPY per year (JPY is a
+  zero-decimal currency: 1200000 is yen, not cents); si_B2 API calls, metered at 2 JPY per
+  call: 10,000 calls in September 2025 (4,000 + 6,000), 5,000 in December.
+- cus_C -> 001C: sub_C from 01-01, Pro × 2 = 200.00/month; a coupon 25 % off, repeating for
+  6 months from 01-01 (to 07-01): -50.00/month; on 10-15 it was set to cancel at the period
+  end (current_period_end 11-01), and it ended then.
+- cus_D -> 001D: only a trial (03-01 to 03-15), then canceled: no charge.
+- cus_E -> 001E: sub_E from 04-01, 30.00 USD per week: 30 × 52 / 12 = 130.00 per month; a
+  `once` coupon (a one-off 10.00 off one invoice): not recurring revenue, left out.
+FX: 1 JPY = 0.0065 USD from 2025-01-01.
+"""
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.adapters import ADAPTERS
+from pipeline.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters"
+DELIVERY = "2025-12-31"
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def adapted(tmp_path_factory):
+    """stripe, then salesforce, adapted into one delivery (with the derived CRM kept aside
+    from between the two), an FX file added, and the delivery run once."""
+    root = tmp_path_factory.mktemp("adapted")
+    extracts = root / "extracts"
+    stripe = ["adapt", "stripe", str(FIXTURES / "stripe"), "--out", str(extracts)]
+    assert main([*stripe, "--delivery", DELIVERY]) == EXIT_OK
+    folder = extracts / DELIVERY
+    derived = rows(folder / "crm_accounts.csv")
+    salesforce = ["adapt", "salesforce", str(FIXTURES / "salesforce"), "--out", str(extracts)]
+    assert main([*salesforce, "--delivery", DELIVERY]) == EXIT_OK
+    (folder / "fx_rates.csv").write_text(
+        "rate_date,currency,rate_to_reporting\n2025-01-01,JPY,0.0065\n"
+    )
+    code = main(["run", "--extracts", str(extracts), "--home", str(root / "home")])
+    return folder, derived, root / "home", code
+
+
+def test_stripe_charges_follow_every_rule(adapted):
+    folder, _, _, _ = adapted
+    charges = {row["charge_id"]: row for row in rows(folder / "billing_charges.csv")}
+    columns = list(rows(folder / "billing_charges.csv")[0])
+    assert columns == [
+        "charge_id", "account_id", "product", "plan", "charge_type", "quantity", "amount",
+        "currency", "billing_period_months", "effective_start", "effective_end", "updated_at",
+    ]  # fmt: skip
+    picked = {
+        charge_id: (
+            row["account_id"], row["product"], row["plan"], row["charge_type"],
+            Decimal(row["quantity"]), Decimal(row["amount"]), row["currency"],
+            int(row["billing_period_months"]), row["effective_start"], row["effective_end"],
+        )
+        for charge_id, row in charges.items()
+    }  # fmt: skip
+    assert picked == {
+        # The trial is free: Pro × 5 from the trial's end to the swap.
+        "si_A1@2025-01-15": ("001A", "Analytics", "Pro", "recurring", Decimal(5), Decimal("500"),
+                             "usd", 1, "2025-01-15", "2025-07-01"),
+        # The swapped-in price, same product, same subscription: open.
+        "si_A2@2025-07-01": ("001A", "Analytics", "Enterprise", "recurring", Decimal(5),
+                             Decimal("750"), "usd", 1, "2025-07-01", ""),
+        # Yearly: 12 months; zero-decimal JPY: 1200000 is 1,200,000 yen.
+        "si_B1@2025-02-01": ("001B", "Platform", "Platform Annual", "recurring", Decimal(1),
+                             Decimal("1200000"), "jpy", 12, "2025-02-01", ""),
+        # Metered: each month's calls × 2 JPY, for that month.
+        "si_B2@usage@2025-09-01": ("001B", "API", "API calls", "usage", Decimal(10000),
+                                   Decimal("20000"), "jpy", 1, "2025-09-01", "2025-10-01"),
+        "si_B2@usage@2025-12-01": ("001B", "API", "API calls", "usage", Decimal(5000),
+                                   Decimal("10000"), "jpy", 1, "2025-12-01", "2026-01-01"),
+        # Two versions of sub_C (the second scheduled to cancel at 11-01) are one window.
+        "si_C1@2025-01-01": ("001C", "Analytics", "Pro", "recurring", Decimal(2), Decimal("200"),
+                             "usd", 1, "2025-01-01", "2025-11-01"),
+        # 25 % of 200.00 off for 6 months.
+        "di_C1@si_C1@2025-01-01": ("001C", "Analytics", "Pro", "recurring", Decimal(2),
+                                   Decimal("-50"), "usd", 1, "2025-01-01", "2025-07-01"),
+        # Weekly 30.00 -> 130.00 a month.
+        "si_E1@2025-04-01": ("001E", "Ops", "Weekly", "recurring", Decimal(1), Decimal("130"),
+                             "usd", 1, "2025-04-01", ""),
+    }  # fmt: skip
+
+
+def test_without_a_crm_the_billing_customers_become_the_accounts(adapted):
+    _, derived, _, _ = adapted
+    assert [(r["account_id"], r["account_name"], r["parent_account_id"]) for r in derived] == [
+        ("001A", "Acme", ""),
+        ("001B", "Kyoto KK", ""),
+        ("001C", "Crater Co", ""),
+        ("001D", "Delta", ""),
+        ("001E", "Echo Ltd", ""),
+    ]
+
+
+def test_salesforce_accounts_keep_parents_slices_and_owner_names(adapted):
+    folder, _, _, _ = adapted
+    accounts = {row["account_id"]: row for row in rows(folder / "crm_accounts.csv")}
+    assert "001X" not in accounts  # is_deleted
+    assert [
+        (
+            a,
+            r["account_name"],
+            r["parent_account_id"],
+            r["segment"],
+            r["region"],
+            r["industry"],
+            r["csm_owner"],
+        )
+        for a, r in sorted(accounts.items())
+    ] == [
+        ("001A", "Acme", "001P", "Enterprise", "NA", "Manufacturing", "Ana Souza"),
+        ("001B", "Kyoto KK", "", "Mid-Market", "APAC", "Software", "Ben Ito"),
+        ("001C", "Crater Co", "", "SMB", "NA", "Retail", "Ben Ito"),
+        ("001D", "Delta", "", "SMB", "EMEA", "Retail", "Ana Souza"),
+        ("001E", "Echo Ltd", "", "SMB", "EMEA", "Media", "Ben Ito"),
+        ("001P", "Acme Holdings", "", "Enterprise", "NA", "Manufacturing", "Ana Souza"),
+    ]
+
+
+def test_the_adapted_delivery_publishes_the_movements_computed_by_hand(adapted):
+    _, _, home, code = adapted
+    assert code == EXIT_OK
+    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
+    found = con.execute(
+        "select customer_id, quarter_label, movement, start_arr, end_arr, new_arr, "
+        "expansion_arr, contraction_arr, churn_arr, tier_arr, price_arr, usage_arr, "
+        "cross_sell_arr from fct_arr_movements where quarter_label like 'FY2025-%' "
+        "and movement <> 'flat' order by 1, 2"
+    ).fetchall()
+    con.close()
+    z = Decimal(0)
+    assert [tuple(Decimal(v) if isinstance(v, Decimal) else v for v in row) for row in found] == [
+        # 001B: 1,200,000 JPY a year × 0.0065 = 7,800.00.
+        ("001B", "FY2025-Q1", "new", z, Decimal("7800"), Decimal("7800"), z, z, z, z, z, z, z),
+        # September's usage: 20,000 JPY × 12 × 0.0065 = 1,560.00, a new product: cross-sell.
+        ("001B", "FY2025-Q3", "expansion", Decimal("7800"), Decimal("9360"), z,
+         Decimal("1560"), z, z, z, z, z, Decimal("1560")),
+        # December's usage: 10,000 JPY × 12 × 0.0065 = 780.00: usage down 780.00.
+        ("001B", "FY2025-Q4", "contraction", Decimal("9360"), Decimal("8580"), z, z,
+         Decimal("780"), z, z, z, Decimal("-780"), z),
+        # 001C: (200.00 - 50.00) × 12 = 1,800.00; the coupon ends: +600.00, a price motion.
+        ("001C", "FY2025-Q1", "new", z, Decimal("1800"), Decimal("1800"), z, z, z, z, z, z, z),
+        ("001C", "FY2025-Q3", "expansion", Decimal("1800"), Decimal("2400"), z, Decimal("600"),
+         z, z, z, Decimal("600"), z, z),
+        # Canceled at the period end, 11-01: churned by the Q4 snapshot.
+        ("001C", "FY2025-Q4", "churn", Decimal("2400"), z, z, z, z, Decimal("2400"), z, z, z, z),
+        # 001E: 130.00 × 12 = 1,560.00 from 04-01.
+        ("001E", "FY2025-Q2", "new", z, Decimal("1560"), Decimal("1560"), z, z, z, z, z, z, z),
+        # 001A rolls up to its Salesforce parent 001P: Pro × 5 × 12 = 6,000.00; the swap to
+        # Enterprise is expansion on the same product (5 × 50.00 × 12 = 3,000.00, a tier
+        # change), not a churn and a new customer.
+        ("001P", "FY2025-Q1", "new", z, Decimal("6000"), Decimal("6000"), z, z, z, z, z, z, z),
+        ("001P", "FY2025-Q3", "expansion", Decimal("6000"), Decimal("9000"), z, Decimal("3000"),
+         z, z, Decimal("3000"), z, z, z),
+    ]  # fmt: skip
+
+
+def test_legacy_plans_and_a_subscription_without_history(tmp_path):
+    """`plan` instead of `price`, `subscription` instead of `subscription_history`: sub_C's
+    current version is canceled (ended 2025-11-01): without history its paid life is start
+    to ended_at; sub_A's trial (to 01-15) is still left out. The legacy plan carries the
+    same amounts as the prices."""
+    source = tmp_path / "stripe"
+    shutil.copytree(FIXTURES / "stripe", source)
+    prices = rows(source / "price.csv")
+    (source / "price.csv").unlink()
+    with (source / "plan.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(
+            [
+                "id",
+                "product_id",
+                "nickname",
+                "currency",
+                "amount",
+                "interval",
+                "interval_count",
+                "usage_type",
+            ]
+        )
+        for p in prices:
+            out.writerow([p["id"], p["product_id"], p["nickname"], p["currency"], p["unit_amount"],
+                          p["recurring_interval"], p["recurring_interval_count"], p["recurring_usage_type"]])  # fmt: skip
+    history = rows(source / "subscription_history.csv")
+    (source / "subscription_history.csv").unlink()
+    current = [r for r in history if r["_fivetran_end"] == ""]
+    with (source / "subscription.csv").open("w", newline="") as handle:
+        out = csv.DictWriter(handle, fieldnames=list(current[0]))
+        out.writeheader()
+        out.writerows(current)
+    assert (
+        main(["adapt", "stripe", str(source), "--out", str(tmp_path / "x"), "--delivery", DELIVERY])
+        == EXIT_OK
+    )
+    charges = {r["charge_id"]: r for r in rows(tmp_path / "x" / DELIVERY / "billing_charges.csv")}
+    assert (
+        charges["si_C1@2025-01-01"]["amount"],
+        charges["si_C1@2025-01-01"]["effective_end"],
+    ) == (
+        "200.000000",
+        "2025-11-01",
+    )
+    assert charges["si_A1@2025-01-15"]["amount"] == "500.000000"
+    assert charges["si_B1@2025-02-01"]["billing_period_months"] == "12"
+    assert not any(r["account_id"] == "001D" for r in charges.values())  # trial only
+
+
+def test_a_missing_table_or_column_is_named(tmp_path, capsys):
+    source = tmp_path / "stripe"
+    shutil.copytree(FIXTURES / "stripe", source)
+    (source / "product.csv").unlink()
+    out = ["--out", str(tmp_path / "x"), "--delivery", DELIVERY]
+    assert main(["adapt", "stripe", str(source), *out]) == EXIT_REJECTED
+    assert "product.csv/.parquet is missing" in capsys.readouterr().err
+
+    shutil.copy(FIXTURES / "stripe" / "product.csv", source)
+    item = source / "subscription_item.csv"
+    item.write_text(item.read_text().replace("plan_id", "price"))
+    assert main(["adapt", "stripe", str(source), *out]) == EXIT_REJECTED
+    assert f"{item}: column plan_id is missing" in capsys.readouterr().err
+    assert not (tmp_path / "x" / DELIVERY / "billing_charges.csv").exists()
+
+
+def test_unknown_source_and_missing_folder_are_usage_errors(tmp_path, capsys):
+    out = ["--out", str(tmp_path), "--delivery", DELIVERY]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["adapt", "quickbooks", str(tmp_path), *out])
+    assert exit_info.value.code == EXIT_USAGE
+    assert main(["adapt", "stripe", str(tmp_path / "absent"), *out]) == EXIT_USAGE
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_adapt_help_lists_every_source(capsys):
+    with pytest.raises(SystemExit):
+        main(["adapt", "--help"])
+    text = capsys.readouterr().out
+    for name in ADAPTERS:
+        assert name in text
