@@ -322,7 +322,8 @@ def write_extract(con: duckdb.DuckDBPyConnection, model: str, extract: str, fold
     order = EXTRACT_COLUMNS[extract][0]
     quoted = str(partial).replace("'", "''")
     con.execute(
-        f"copy (select {columns} from main.{model} order by {order}) to '{quoted}' (header, delimiter ',')"
+        f"copy (select {columns} from main.{model} order by {order}) "
+        f"to '{quoted}' (header, delimiter ',')"
     )
     for suffix in FILE_SUFFIXES:
         other = folder / f"{extract}{suffix}"

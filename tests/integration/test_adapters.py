@@ -200,9 +200,11 @@ def test_legacy_plans_and_a_subscription_without_history(tmp_path):
                 "usage_type",
             ]
         )
+        legacy = ("id", "product_id", "nickname", "currency", "unit_amount", "recurring_interval")
         for p in prices:
-            out.writerow([p["id"], p["product_id"], p["nickname"], p["currency"], p["unit_amount"],
-                          p["recurring_interval"], p["recurring_interval_count"], p["recurring_usage_type"]])  # fmt: skip
+            out.writerow(
+                [*(p[c] for c in legacy), p["recurring_interval_count"], p["recurring_usage_type"]]
+            )
     history = rows(source / "subscription_history.csv")
     (source / "subscription_history.csv").unlink()
     current = [r for r in history if r["_fivetran_end"] == ""]
