@@ -143,6 +143,66 @@ STRIPE = Adapter(
     outputs={"billing_charges": "stripe__billing_charges", "crm_accounts": "stripe__crm_accounts"},
 )
 
+ZUORA = Adapter(
+    name="zuora",
+    kind="billing",
+    description="Zuora rate plan charges, as the Fivetran Zuora connector lands them",
+    tables=(
+        SourceTable(
+            "rate_plan_charge",
+            (
+                "id",
+                "account_id",
+                "product_id",
+                "product_rate_plan_id",
+                "charge_number",
+                "segment",
+                "charge_type",
+                "mrr",
+                "effective_start_date",
+                "updated_date",
+            ),
+            ("version", "quantity", "effective_end_date"),
+        ),
+        SourceTable("account", ("id", "currency"), ("name", "crm_id", "parent_id", "updated_date")),
+        SourceTable("product", ("id",), ("name",)),
+        SourceTable("product_rate_plan", ("id",), ("name",)),
+    ),
+    required=(("rate_plan_charge",), ("account",), ("product",), ("product_rate_plan",)),
+    outputs={"billing_charges": "zuora__billing_charges", "crm_accounts": "zuora__crm_accounts"},
+)
+
+CHARGEBEE = Adapter(
+    name="chargebee",
+    kind="billing",
+    description="Chargebee subscription items and item prices (Product Catalog 2.0)",
+    tables=(
+        SourceTable(
+            "subscription",
+            ("id", "customer_id", "status"),
+            ("started_at", "activated_at", "cancelled_at", "current_term_end", "updated_at"),
+        ),
+        SourceTable(
+            "subscription_item", ("subscription_id", "item_price_id", "item_type"), ("quantity",)
+        ),
+        SourceTable(
+            "item_price",
+            ("id", "item_id", "currency_code", "price", "period_unit"),
+            ("name", "period", "pricing_model"),
+        ),
+        SourceTable("item", ("id",), ("name",)),
+        SourceTable(
+            "customer", ("id",), ("company", "first_name", "last_name", "created_at", "deleted")
+        ),
+    ),
+    required=(("subscription",), ("subscription_item",), ("item_price",), ("item",), ("customer",)),
+    outputs={
+        "billing_charges": "chargebee__billing_charges",
+        "crm_accounts": "chargebee__crm_accounts",
+    },
+    column_vars={"chargebee_crm_account_column": "customer"},
+)
+
 SALESFORCE = Adapter(
     name="salesforce",
     kind="crm",
@@ -166,9 +226,39 @@ SALESFORCE = Adapter(
     },
 )
 
+HUBSPOT = Adapter(
+    name="hubspot",
+    kind="crm",
+    description="HubSpot companies (and owners for their names), as Fivetran lands them",
+    tables=(
+        SourceTable(
+            "company",
+            ("id", "property_name"),
+            (
+                "property_hs_parent_company_id",
+                "property_hubspot_owner_id",
+                "property_hs_lastmodifieddate",
+                "is_deleted",
+            ),
+        ),
+        SourceTable("owner", ("owner_id",), ("first_name", "last_name")),
+    ),
+    required=(("company",),),
+    switches={"hubspot_using_owner": ("owner",)},
+    outputs={"crm_accounts": "hubspot__crm_accounts"},
+    column_vars={
+        "hubspot_segment_column": "company",
+        "hubspot_region_column": "company",
+        "hubspot_industry_column": "company",
+        "hubspot_csm_column": "company",
+    },
+)
+
 # Every source `nrr adapt` knows, declared once (the CLI's choices and help, docs/sources.md's
 # check and the runner read this).
-ADAPTERS: dict[str, Adapter] = {adapter.name: adapter for adapter in (STRIPE, SALESFORCE)}
+ADAPTERS: dict[str, Adapter] = {
+    adapter.name: adapter for adapter in (STRIPE, ZUORA, CHARGEBEE, SALESFORCE, HUBSPOT)
+}
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ applied as (
         case
             when discounts.percent_off is not null
                 then cast(-charges.amount * discounts.percent_off * cast(0.01 as decimal(3, 2)) as decimal(20, 6))
-            else -{{ stripe_major_units('discounts.amount_off', 'discounts.coupon_currency') }}
+            else -{{ major_units('discounts.amount_off', 'discounts.coupon_currency') }}
         end as amount,
         {{ greatest_date('charges.effective_start', 'discounts.discount_start') }} as effective_start,
         {{ least_date(['charges.effective_end', 'discounts.discount_end']) }} as effective_end

@@ -48,7 +48,7 @@ select
     segments.*,
     customers.account_id,
     coalesce(products.product_name, segments.product_id) as product_name,
-    {{ stripe_major_units('segments.unit_amount', 'segments.currency') }} as unit_amount_major
+    {{ major_units('segments.unit_amount', 'segments.currency') }} as unit_amount_major
 from segments
 inner join customers on segments.customer_id = customers.customer_id
 left join products on segments.product_id = products.product_id
