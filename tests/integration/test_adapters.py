@@ -260,3 +260,105 @@ def test_adapt_help_lists_every_source(capsys):
     text = capsys.readouterr().out
     for name in ADAPTERS:
         assert name in text
+
+
+def movements(home: Path) -> list[tuple]:
+    """Every non-flat FY2025 movement: customer, quarter, movement, start, end, and the
+    new, expansion, contraction, churn, seat, tier and price ARR."""
+    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
+    found = con.execute(
+        "select customer_id, quarter_label, movement, start_arr, end_arr, new_arr, "
+        "expansion_arr, contraction_arr, churn_arr, seat_arr, tier_arr, price_arr "
+        "from fct_arr_movements where quarter_label like 'FY2025-%' and movement <> 'flat' "
+        "order by 1, 2"
+    ).fetchall()
+    con.close()
+    return found
+
+
+def adapt_and_run(root: Path, sources: list[str], fx: str | None = None) -> tuple[Path, int]:
+    extracts = root / "extracts"
+    for source in sources:
+        argv = ["adapt", source, str(FIXTURES / source), "--out", str(extracts)]
+        assert main([*argv, "--delivery", DELIVERY]) == EXIT_OK
+    if fx:
+        (extracts / DELIVERY / "fx_rates.csv").write_text(fx)
+    return extracts / DELIVERY, main(
+        ["run", "--extracts", str(extracts), "--home", str(root / "home")]
+    )
+
+
+def test_zuora_and_hubspot_end_to_end(tmp_path):
+    """Zuora (tests/fixtures/adapters/zuora), HubSpot companies as the CRM, 1 EUR = 1.10 USD:
+    - account 2c9a01 (crm_id 9001, a HubSpot child of 9000): charge C-00000001 at 10 seats,
+      MRR 1,000.00 from 2025-01-01; an amendment on 07-01 made segment 2 at 12 seats, MRR
+      1,200.00 (version 1 still shows segment 1 open-ended: the newer copy wins); a launch
+      discount C-00000002 at MRR -100.00 until 04-01;
+    - account 2c9a02 (9002): Storage at MRR 500.00 EUR until 10-01; a one-time onboarding fee
+      and an unrated usage charge (no MRR) carry no ARR."""
+    folder, code = adapt_and_run(
+        tmp_path,
+        ["zuora", "hubspot"],
+        "rate_date,currency,rate_to_reporting\n2025-01-01,EUR,1.10\n",
+    )
+    assert code == EXIT_OK
+    charges = rows(folder / "billing_charges.csv")
+    assert [(r["charge_id"], r["quantity"], r["amount"], r["effective_end"]) for r in charges] == [
+        ("C-00000001#1", "10.0000", "1000.000000", "2025-07-01"),
+        ("C-00000001#2", "12.0000", "1200.000000", ""),
+        ("C-00000002#1", "1.0000", "-100.000000", "2025-04-01"),
+        ("C-00000003#1", "1.0000", "500.000000", "2025-10-01"),
+    ]
+    accounts = {r["account_id"]: r for r in rows(folder / "crm_accounts.csv")}
+    assert sorted(accounts) == ["9000", "9001", "9002"]  # 9003 is deleted
+    assert (accounts["9001"]["parent_account_id"], accounts["9001"]["csm_owner"]) == (
+        "9000",
+        "Cleo Park",
+    )
+    assert (accounts["9002"]["segment"], accounts["9002"]["region"]) == ("Mid-Market", "EMEA")
+    z = Decimal(0)
+    assert movements(tmp_path / "home") == [
+        # (1,000.00 - 100.00) × 12 = 10,800.00; the discount ends: +1,200.00, a price motion;
+        # the amendment adds 2 seats at 1,200.00 a seat a year: +2,400.00 seat expansion.
+        ("9000", "FY2025-Q1", "new", z, Decimal("10800"), Decimal("10800"), z, z, z, z, z, z),
+        ("9000", "FY2025-Q2", "expansion", Decimal("10800"), Decimal("12000"), z,
+         Decimal("1200"), z, z, z, z, Decimal("1200")),
+        ("9000", "FY2025-Q3", "expansion", Decimal("12000"), Decimal("14400"), z,
+         Decimal("2400"), z, z, Decimal("2400"), z, z),
+        # 500.00 EUR × 12 × 1.10 = 6,600.00 USD, ended 10-01.
+        ("9002", "FY2025-Q1", "new", z, Decimal("6600"), Decimal("6600"), z, z, z, z, z, z),
+        ("9002", "FY2025-Q4", "churn", Decimal("6600"), z, z, z, z, Decimal("6600"), z, z, z),
+    ]  # fmt: skip
+
+
+def test_chargebee_end_to_end_with_the_crm_derived(tmp_path):
+    """Chargebee (tests/fixtures/adapters/chargebee), no CRM extract:
+    - cb_c1 Nimbus: Team Monthly 25.00 × 3 seats and the SSO addon, 60.00 every 2 months, from
+      2025-01-01; a one-time setup charge is not recurring revenue;
+    - cb_c2: still in trial: nothing;
+    - cb_c3 Pulse: Business, 1,800.00 every 18 months, from 04-01, non-renewing: ends at the
+      current term's end, 11-15."""
+    folder, code = adapt_and_run(tmp_path, ["chargebee"])
+    assert code == EXIT_OK
+    charges = rows(folder / "billing_charges.csv")
+    assert [
+        (r["charge_id"], r["amount"], r["billing_period_months"], r["effective_end"])
+        for r in charges
+    ] == [
+        ("cb_s1:ip_sso_usd_2m", "60.000000", "2", ""),
+        ("cb_s1:ip_team_usd_m", "75.000000", "1", ""),
+        ("cb_s3:ip_biz_usd_18m", "1800.000000", "18", "2025-11-15"),
+    ]
+    assert [(r["account_id"], r["account_name"]) for r in rows(folder / "crm_accounts.csv")] == [
+        ("cb_c1", "Nimbus"),
+        ("cb_c2", "Omar Diaz"),
+        ("cb_c3", "Pulse"),
+    ]
+    z = Decimal(0)
+    assert movements(tmp_path / "home") == [
+        # 75.00 × 12 + 60.00 × 12 / 2 = 900.00 + 360.00.
+        ("cb_c1", "FY2025-Q1", "new", z, Decimal("1260"), Decimal("1260"), z, z, z, z, z, z),
+        # 1,800.00 × 12 / 18 = 1,200.00.
+        ("cb_c3", "FY2025-Q2", "new", z, Decimal("1200"), Decimal("1200"), z, z, z, z, z, z),
+        ("cb_c3", "FY2025-Q4", "churn", Decimal("1200"), z, z, z, z, Decimal("1200"), z, z, z),
+    ]  # fmt: skip
