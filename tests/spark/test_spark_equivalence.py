@@ -7,7 +7,6 @@ mode shares the SparkSession); both marts are then compared exactly.
 """
 
 import json
-import os
 
 import duckdb
 import pytest
@@ -40,25 +39,6 @@ def duckdb_home(sample_extracts, tmp_path_factory):
     home = tmp_path_factory.mktemp("duckdb-home")
     assert main(["run", "--extracts", str(sample_extracts), "--home", str(home)]) == EXIT_OK
     return home
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    root = tmp_path_factory.mktemp("spark")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("nrr-equivalence")
-        .config("spark.sql.warehouse.dir", str(root / "spark-warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={root}")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "4g")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 def _frame(con, table):
