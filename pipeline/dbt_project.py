@@ -124,6 +124,7 @@ def dbt_vars(settings: Settings, as_of: date) -> dict[str, str | int]:
         "reporting_currency": settings.reporting_currency,
         "rollup": settings.rollup,
         "usage_arr": settings.usage_arr,
+        "signal_horizon_days": settings.signal_horizon_days,
     }
 
 

@@ -61,6 +61,13 @@ class Settings:
     # NRR_PERIODS: `quarter`, or `quarter,month` to build and publish the monthly marts and
     # reports too (given in any order, with spaces; stored as one of PERIODS).
     periods: str = "quarter"
+    # The account watchlist (rpt_account_watchlist; docs/definitions.md, "Account watchlist"):
+    # usage ARR down (or up) by more than this share of the previous quarter's is a signal; a
+    # recurring charge ending within this many days after the latest snapshot is ARR scheduled
+    # to end; the expansion sprint takes this many customers.
+    signal_usage_drop: Decimal = Decimal("0.20")
+    signal_horizon_days: int = 90
+    sprint_size: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "periods", normalised_periods(self.periods))
@@ -97,6 +104,15 @@ class Settings:
             raise SettingsError("NRR_FRESHNESS_DAYS must be >= 0")
         if self.method_min_arr < 0:
             raise SettingsError("NRR_METHOD_MIN_ARR must be >= 0")
+        if not Decimal(0) < self.signal_usage_drop < Decimal(1):
+            raise SettingsError(
+                "NRR_SIGNAL_USAGE_DROP must be a share between 0 and 1, "
+                f"got {self.signal_usage_drop}"
+            )
+        if self.signal_horizon_days < 0:
+            raise SettingsError("NRR_SIGNAL_HORIZON_DAYS must be >= 0")
+        if self.sprint_size < 1:
+            raise SettingsError("NRR_SPRINT_SIZE must be >= 1")
         if self.usage_arr not in USAGE_ARR_POLICIES:
             raise SettingsError(
                 f"NRR_USAGE_ARR must be one of {', '.join(USAGE_ARR_POLICIES)}, "
@@ -204,6 +220,12 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError("NRR_METHOD_MIN_ARR must be a number") from exc
     if not method_min_arr.is_finite():
         raise SettingsError("NRR_METHOD_MIN_ARR must be a number")
+    try:
+        usage_drop = Decimal(env.get("NRR_SIGNAL_USAGE_DROP", "0.20"))
+    except InvalidOperation as exc:
+        raise SettingsError("NRR_SIGNAL_USAGE_DROP must be a number, e.g. 0.20") from exc
+    if not usage_drop.is_finite():
+        raise SettingsError("NRR_SIGNAL_USAGE_DROP must be a number, e.g. 0.20")
     as_of = env.get("NRR_AS_OF") or None
     return Settings(
         extracts_dir=Path(env.get("NRR_EXTRACTS_DIR", "./extracts")),
@@ -226,6 +248,11 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         usage_arr=env.get("NRR_USAGE_ARR", "run_rate"),
         freshness_days=_whole("NRR_FRESHNESS_DAYS", env.get("NRR_FRESHNESS_DAYS", "2")),
         periods=env.get("NRR_PERIODS", "quarter"),
+        signal_usage_drop=usage_drop,
+        signal_horizon_days=_whole(
+            "NRR_SIGNAL_HORIZON_DAYS", env.get("NRR_SIGNAL_HORIZON_DAYS", "90")
+        ),
+        sprint_size=_whole("NRR_SPRINT_SIZE", env.get("NRR_SPRINT_SIZE", "20")),
     )
 
 

@@ -43,3 +43,13 @@
   {%- endif -%}
   {{ return(policy) }}
 {%- endmacro %}
+
+{#- How many days after the latest snapshot a scheduled charge end counts as "ending soon"
+    (NRR_SIGNAL_HORIZON_DAYS; the watchlist's arr_scheduled_to_end). -#}
+{% macro signal_horizon_days() -%}
+  {%- set days = run_setting('signal_horizon_days', '90') | int -%}
+  {%- if days < 0 -%}
+    {{ exceptions.raise_compiler_error("var 'signal_horizon_days' must be >= 0, got " ~ days) }}
+  {%- endif -%}
+  {{ days }}
+{%- endmacro %}
