@@ -92,6 +92,7 @@ REPORT_TABLES = {
     "rpt_nrr_methods": "quarter_start, dimension, dimension_value, method",
     "rpt_nrr_monthly": "month_start, dimension, dimension_value",
     "rpt_cohort_retention_monthly": "cohort_month, age, dimension, dimension_value",
+    "rpt_account_watchlist": "customer_id",
 }
 MONTHLY_REPORTS = ("rpt_nrr_monthly", "rpt_cohort_retention_monthly")
 

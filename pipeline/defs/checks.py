@@ -124,6 +124,11 @@ SUITE_CHECKS = (
         "rpt_nrr_methods", dg.AssetKey("rpt_nrr_methods"), table_frame("main.rpt_nrr_methods")
     ),
     SuiteCheck("report__row_counts", dg.AssetKey("rpt_nrr_quarterly"), row_counts),
+    SuiteCheck(
+        "rpt_account_watchlist",
+        dg.AssetKey("rpt_account_watchlist"),
+        table_frame("main.rpt_account_watchlist"),
+    ),
 )
 # The monthly tables' suites, checked when NRR_PERIODS builds months.
 MONTHLY_SUITE_CHECKS = grain_checks(MONTH)

@@ -23,6 +23,7 @@ from pipeline.run_summary import RunSummary, read_summary
 from pipeline.settings import Settings
 from pipeline.warehouse import loaded_delivery_date, run_as_of, warehouse
 from pipeline.warehouse_frames import scan_table, write_table
+from pipeline.watchlist import account_watchlist
 
 REPORTS_GROUP = "reports"
 # dbt's model `quarantine` (models/gate): the quarantine the gate checks and publishing copies.
@@ -37,6 +38,8 @@ def retention_inputs(grain: Grain) -> list[dg.AssetKey]:
 
 
 RETENTION_INPUTS = retention_inputs(QUARTER)
+# The account watchlist's evidence (dbt): read by rpt_account_watchlist only.
+SIGNALS_MART = "fct_customer_signals"
 # Each report: its description, and the grains whose marts it reads (rpt_nrr_methods reads
 # the monthly TTM sums for ttm_weighted_monthly when months are built).
 REPORT_SPECS = {
@@ -60,7 +63,15 @@ REPORT_SPECS = {
         "(NRR_PERIODS=quarter,month).",
         (MONTH,),
     ),
+    "rpt_account_watchlist": (
+        "One row per customer with ARR at the latest snapshot: each contraction-risk and "
+        "expansion signal with its evidence, the counts, needs_intervention (two or more risk "
+        "signals), arr_at_risk and the expansion sprint rank.",
+        (),
+    ),
 }
+# Marts a report reads besides its grains' retention inputs.
+EXTRA_INPUTS = {"rpt_account_watchlist": (SIGNALS_MART,)}
 
 
 def build_retention_reports(settings: Settings) -> dg.AssetsDefinition:
@@ -79,7 +90,8 @@ def build_retention_reports(settings: Settings) -> dg.AssetsDefinition:
                     for grain in REPORT_SPECS[name][1]
                     if grain in grains
                     for key in retention_inputs(grain)
-                ],
+                ]
+                + [dg.AssetKey(mart) for mart in EXTRA_INPUTS.get(name, ())],
                 group_name=REPORTS_GROUP,
                 description=REPORT_SPECS[name][0],
             )
@@ -98,6 +110,7 @@ def build_retention_reports(settings: Settings) -> dg.AssetsDefinition:
                 }
                 for grain in grains
             }
+            marts[QUARTER.name][SIGNALS_MART] = scan_table(con, f"main.{SIGNALS_MART}")
             reports = retention_frames(marts, settings)
             frames = dict(
                 zip(
@@ -143,6 +156,9 @@ def retention_frames(
         )
     reports["rpt_nrr_methods"] = nrr_methods(
         bridge, quarters, ttm, settings.method_min_arr, months, monthly_ttm
+    )
+    reports["rpt_account_watchlist"] = account_watchlist(
+        quarter[SIGNALS_MART], settings.signal_usage_drop, settings.sprint_size
     )
     return reports
 

@@ -362,3 +362,33 @@ def test_chargebee_end_to_end_with_the_crm_derived(tmp_path):
         ("cb_c3", "FY2025-Q2", "new", z, Decimal("1200"), Decimal("1200"), z, z, z, z, z, z),
         ("cb_c3", "FY2025-Q4", "churn", Decimal("1200"), z, z, z, z, Decimal("1200"), z, z, z),
     ]  # fmt: skip
+
+
+def test_the_watchlist_of_the_adapted_delivery(adapted):
+    """rpt_account_watchlist on the Stripe delivery at 2025-12-31 (FY2025-Q4), by hand:
+    - 001B: usage ARR 1,560.00 at the Q3 snapshot (September's calls) -> 780.00 (December's):
+      down 50 %, more than 20 %: usage_down; its Q4 contraction 780.00: contracted_last_quarter.
+      Two risk signals: needs intervention, all its ARR at risk: 7,800.00 + 780.00 = 8,580.00.
+    - 001P: 5 Enterprise seats at both snapshots, nothing ending: no signal.
+    - 001E: one product, no seats change: no signal. 001C churned in Q4: not on the list.
+    Nobody has an expansion signal (products: 001B holds two, the others one; no segment has a
+    majority of multi-product customers), so the sprint is empty."""
+    _, _, home, code = adapted
+    assert code == EXIT_OK
+    con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
+    found = con.execute(
+        "select customer_id, csm_owner, end_arr, usage_arr_previous, usage_arr_latest, "
+        "usage_down, contracted_last_quarter, seats_down, arr_ending_soon, risk_signals, "
+        "expansion_signals, needs_intervention, arr_at_risk, sprint_rank "
+        "from rpt_account_watchlist order by customer_id"
+    ).fetchall()
+    con.close()
+    z = Decimal(0)
+    assert found == [
+        ("001B", "Ben Ito", Decimal("8580"), Decimal("1560"), Decimal("780"), True, True, False,
+         False, 2, 0, True, Decimal("8580"), None),
+        ("001E", "Ben Ito", Decimal("1560"), z, z, False, False, False, False, 0, 0, False, z,
+         None),
+        ("001P", "Ana Souza", Decimal("9000"), z, z, False, False, False, False, 0, 0, False, z,
+         None),
+    ]  # fmt: skip
