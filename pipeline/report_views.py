@@ -79,6 +79,13 @@ TOP_MOVERS = 10
 # What the workbook and the page call each column (one mapping for both); a column not
 # listed is shown by its name with spaces (age columns: "age 3" -> "Age 3").
 COLUMN_LABELS = {
+    "arr_at_risk": "ARR at risk",
+    "arr_scheduled_to_end": "ARR scheduled to end",
+    "arr_ending_soon": "ARR ending soon",
+    "usage_arr_previous": "Usage ARR, previous quarter",
+    "usage_arr_latest": "Usage ARR, latest",
+    "contraction_arr_last_quarter": "Contraction ARR, last quarter",
+    "product_churn_arr_last_quarter": "Product churn ARR, last quarter",
     "quarter_label": "Quarter",
     "quarter_start": "Quarter start",
     "snapshot_date": "Snapshot date",
@@ -229,6 +236,8 @@ class ReportViews:
     cohort_slices: pl.DataFrame = field(default_factory=pl.DataFrame)  # every slice, long
     movers: pl.DataFrame = field(default_factory=pl.DataFrame)  # top movers of every slice
     quality: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per expectation
+    watchlist: pl.DataFrame = field(default_factory=pl.DataFrame)  # by CSM, most at risk first
+    csm_books: pl.DataFrame = field(default_factory=pl.DataFrame)  # each CSM's last 4 quarters
 
 
 def _triangle(cohorts: pl.DataFrame, value: str) -> pl.DataFrame:
@@ -402,6 +411,46 @@ def quality_rows(folder: Path | None) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+# The watchlist as CSMs read it: who, how much, the verdicts, then each signal beside its
+# evidence (rpt_account_watchlist; docs/definitions.md, "Account watchlist").
+WATCHLIST_COLUMNS = (
+    "csm_owner", "customer_id", "customer_name", "segment", "end_arr", "needs_intervention",
+    "risk_signals", "arr_at_risk", "expansion_signals", "sprint_rank",
+    "usage_down", "usage_up", "usage_arr_previous", "usage_arr_latest",
+    "seats_down", "seats_up_two_quarters", "seats_previous", "seats_latest",
+    "contracted_last_quarter", "contraction_arr_last_quarter", "product_churn_arr_last_quarter",
+    "arr_ending_soon", "arr_scheduled_to_end", "first_scheduled_end",
+    "cross_sell_candidate", "products_held",
+)  # fmt: skip
+# Quarters of each CSM's book shown (the latest complete ones).
+BOOK_QUARTERS = 4
+
+
+def watchlist_view(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """rpt_account_watchlist by CSM, those needing intervention and most ARR at risk first."""
+    return (
+        con.sql(f"select {', '.join(WATCHLIST_COLUMNS)} from rpt_account_watchlist")
+        .pl()
+        .sort(
+            ["csm_owner", "needs_intervention", "arr_at_risk", "end_arr", "customer_id"],
+            descending=[False, True, True, True, False],
+            nulls_last=True,
+        )
+    )
+
+
+def csm_books_view(nrr: pl.DataFrame) -> pl.DataFrame:
+    """Each CSM's book (the csm_owner slice of rpt_nrr_quarterly) over the last BOOK_QUARTERS
+    complete quarters."""
+    books = nrr.filter(pl.col("dimension") == "csm_owner", pl.col("is_complete"))
+    quarters = books.select("quarter_start").unique().sort("quarter_start").tail(BOOK_QUARTERS)
+    return (
+        labelled_slices(books.join(quarters, on="quarter_start"))
+        .sort("dimension_value", "quarter_start")
+        .select(pl.col("dimension_value").alias("csm_owner"), *NRR_COLUMNS)
+    )
+
+
 def load_views(
     con: duckdb.DuckDBPyConnection, currency: str, validations: Path | None = None
 ) -> ReportViews:
@@ -530,4 +579,6 @@ def load_views(
         ),
         movers=_movers(con, quarter),
         quality=quality_rows(validations),
+        watchlist=watchlist_view(con),
+        csm_books=csm_books_view(nrr),
     )

@@ -390,6 +390,10 @@ def write_workbook(views: ReportViews, path: Path, currency: str) -> None:
         _cohorts(book, name, triangle, fmt)
     _write_table(book, "Top expanding", views.top_expanding, fmt)
     _write_table(book, "Top contracting", views.top_contracting, fmt)
+    # One sheet for every CSM (autofilter on the CSM column), not a sheet each: a CSM's rows
+    # stay one filter away, and the sheet count does not grow with the team.
+    _write_table(book, "Watchlist", views.watchlist, fmt)
+    _write_table(book, "CSM books", views.csm_books, fmt)
     _write_table(book, "Restatements", views.restatements, fmt)
     quarantine, note = first_rows(views.quarantine, QUARANTINE_ROWS)
     sheet = _write_table(book, "Quarantine", quarantine, fmt, QUARANTINE_FILES)
