@@ -39,6 +39,7 @@ from pipeline.report_views import (
     first_rows,
     label,
 )
+from pipeline.retention import BLANK_SLICE_VALUE
 from pipeline.workbook import PERCENT_COLUMNS
 
 BAND_COLOURS = ("#f4cccc", "#fce5cd", "#fff2cc", "#d9ead3", "#b6d7a8", "#93c47d")
@@ -180,6 +181,29 @@ def _of_slice(frame: pl.DataFrame, dimension: str, value: str) -> pl.DataFrame:
     return frame.filter((pl.col("dimension") == dimension) & (pl.col("dimension_value") == value))
 
 
+# The watchlist on the page: per slice, the customers needing intervention and the sprint,
+# most ARR at risk first, at most this many (the workbook's Watchlist sheet has everyone).
+WATCH_ROWS = 25
+WATCH_COLUMNS = (
+    "customer_name", "customer_id", "csm_owner", "end_arr", "needs_intervention",
+    "risk_signals", "arr_at_risk", "expansion_signals", "sprint_rank",
+)  # fmt: skip
+
+
+def _watchlist_of_slice(watchlist: pl.DataFrame, dimension: str, value: str) -> pl.DataFrame:
+    """The slice's customers to act on: needing intervention or in the sprint."""
+    if not watchlist.height:
+        return watchlist
+    rows = watchlist.filter(pl.col("needs_intervention") | pl.col("sprint_rank").is_not_null())
+    if dimension != "all":
+        rows = rows.filter(pl.col(dimension).fill_null(BLANK_SLICE_VALUE) == value)
+    return rows.sort(
+        ["needs_intervention", "arr_at_risk", "sprint_rank"],
+        descending=[True, True, False],
+        nulls_last=True,
+    ).head(WATCH_ROWS)
+
+
 def page_data(views: ReportViews) -> dict:
     """Everything the page's script draws, per slice (numbers as floats: display only)."""
     slices = []
@@ -221,6 +245,9 @@ def page_data(views: ReportViews) -> dict:
                     movers.filter(pl.col("list") == "losing") if movers.height else movers,
                     (*MOVER_COLUMNS, "lost_arr"),
                 ),
+                "watchlist": _records(
+                    _watchlist_of_slice(views.watchlist, dimension, value), WATCH_COLUMNS
+                ),
             }
         )
     return {
@@ -240,8 +267,10 @@ def page_data(views: ReportViews) -> dict:
                 *MOVER_COLUMNS,
                 "expansion_arr",
                 "lost_arr",
+                *WATCH_COLUMNS,
             )
         },
+        "watch_columns": list(WATCH_COLUMNS),
         "motions": {
             "quarters": views.motions["quarter_label"].to_list()
             if "quarter_label" in views.motions.columns

@@ -414,7 +414,8 @@ def quality_rows(folder: Path | None) -> pl.DataFrame:
 # The watchlist as CSMs read it: who, how much, the verdicts, then each signal beside its
 # evidence (rpt_account_watchlist; docs/definitions.md, "Account watchlist").
 WATCHLIST_COLUMNS = (
-    "csm_owner", "customer_id", "customer_name", "segment", "end_arr", "needs_intervention",
+    "csm_owner", "customer_id", "customer_name", "segment", "region", "industry", "end_arr",
+    "needs_intervention",
     "risk_signals", "arr_at_risk", "expansion_signals", "sprint_rank",
     "usage_down", "usage_up", "usage_arr_previous", "usage_arr_latest",
     "seats_down", "seats_up_two_quarters", "seats_previous", "seats_latest",

@@ -92,3 +92,19 @@ def test_the_sprint_ranks_by_expansion_signals_then_arr_within_its_size():
     }  # fmt: skip
     rows = watchlist(size=1)
     assert [c for c in rows if rows[c]["sprint_rank"] is not None] == ["C"]
+
+
+def test_the_page_shows_each_slice_its_customers_to_act_on():
+    from pipeline.page import _watchlist_of_slice
+
+    frame = account_watchlist(
+        evidence().with_columns(csm_owner=pl.lit("Ana"), region=pl.lit(None, pl.String)),
+        Decimal("0.20"),
+        20,
+    ).collect()
+    # A and C need intervention (C's 50,000.00 at risk first); D is in the sprint only.
+    assert _watchlist_of_slice(frame, "all", "all")["customer_id"].to_list() == ["C", "A", "D"]
+    assert _watchlist_of_slice(frame, "segment", "SMB")["customer_id"].to_list() == ["A"]
+    assert _watchlist_of_slice(frame, "csm_owner", "Ana").height == 3
+    # Customers without a region are the blank slice ('').
+    assert _watchlist_of_slice(frame, "region", "").height == 3
