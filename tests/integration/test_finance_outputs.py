@@ -47,6 +47,8 @@ def test_workbook_holds_real_numbers_with_formats(report):
         "Cohorts logo",
         "Top expanding",
         "Top contracting",
+        "Watchlist",
+        "CSM books",
         "Restatements",
         "Quarantine",
         "Settings",

@@ -35,6 +35,7 @@ def test_the_dbt_environment_carries_every_run_setting_and_leaves_os_environ_alo
         "NRR_DBT_REPORTING_CURRENCY": "EUR",
         "NRR_DBT_ROLLUP": "account",
         "NRR_DBT_USAGE_ARR": "run_rate",
+        "NRR_DBT_SIGNAL_HORIZON_DAYS": "90",
         "NRR_DBT_PARENT_PID": "4242",
     }
     # The same settings as --vars (dbt unit tests, Spark): one translation, two spellings.
@@ -228,3 +229,31 @@ def test_a_report_records_every_setting(tmp_path):
     assert {f.name for f in fields(Settings)} <= set(recorded)
     assert recorded["usage_arr"] == "exclude"
     assert (recorded["as_of"], recorded["delivery_date"]) == ("2026-09-30", "2026-10-01")
+
+
+def test_the_watchlist_settings_are_read_checked_and_reach_dbt():
+    from decimal import Decimal
+
+    settings = settings_from_env(
+        {"NRR_SIGNAL_USAGE_DROP": "0.35", "NRR_SIGNAL_HORIZON_DAYS": "30", "NRR_SPRINT_SIZE": "5"}
+    )
+    assert (settings.signal_usage_drop, settings.signal_horizon_days, settings.sprint_size) == (
+        Decimal("0.35"),
+        30,
+        5,
+    )
+    assert dbt_vars(settings, date(2026, 9, 30))["signal_horizon_days"] == 30
+    defaults = settings_from_env({})
+    assert (defaults.signal_usage_drop, defaults.signal_horizon_days, defaults.sprint_size) == (
+        Decimal("0.20"),
+        90,
+        20,
+    )
+    for name, value in (
+        ("NRR_SIGNAL_USAGE_DROP", "1.5"),
+        ("NRR_SIGNAL_USAGE_DROP", "a fifth"),
+        ("NRR_SIGNAL_HORIZON_DAYS", "-1"),
+        ("NRR_SPRINT_SIZE", "0"),
+    ):
+        with pytest.raises(SettingsError, match=name):
+            settings_from_env({name: value})

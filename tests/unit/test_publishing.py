@@ -262,6 +262,7 @@ def test_published_tables_are_the_marts_marked_published_the_reports_and_the_qua
             "main.rpt_nrr_methods",
             "quarter_start, dimension, dimension_value, method",
         ),
+        "rpt_account_watchlist": ("main.rpt_account_watchlist", "customer_id"),
         "quarantine": ("main.quarantine", "extract, row_number"),
     }
     # A new published mart is its .sql and its .yml: the manifest's meta is all it takes.
