@@ -30,10 +30,22 @@ EXTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
     ),
     "fx_rates": ("rate_date", "currency", "rate_to_reporting"),
+    "account_signals": (
+        "account_id",
+        "signal_date",
+        "signal_type",
+        "value",
+        "note",
+        "updated_at",
+    ),
 }
 
 REQUIRED_EXTRACTS = ("billing_charges", "crm_accounts")
-OPTIONAL_EXTRACTS = ("fx_rates",)
+OPTIONAL_EXTRACTS = ("fx_rates", "account_signals")
+# What an account_signals row reports (the watchlist's signals from outside billing):
+# support_tickets (tickets opened that day), nps (a 0-10 score), champion_change and
+# competitor_mention (an event; value ignored).
+SIGNAL_TYPES = ("support_tickets", "nps", "champion_change", "competitor_mention")
 FILE_SUFFIXES = (".csv", ".parquet")
 
 CHARGE_TYPES = ("recurring", "usage", "one_time")
@@ -58,6 +70,8 @@ class NumberFormat:
 AMOUNT_FORMAT = NumberFormat(integer_digits=14, decimals=6, signed=True)
 QUANTITY_FORMAT = NumberFormat(integer_digits=14, decimals=4)
 RATE_FORMAT = NumberFormat(integer_digits=12, decimals=18)
+# An account_signals value: a count or a score, up to 9 digits and 4 decimals.
+SIGNAL_VALUE_FORMAT = NumberFormat(integer_digits=9, decimals=4)
 
 # Every reason a row can be quarantined for, by extract, in the order the rules apply. The
 # Great Expectations suite on the quarantine (raw__quarantine, on dbt's model) reads this list
@@ -85,4 +99,12 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
         "parent_loop",
     ),
     "fx_rates": ("bad_date", "implausible_date", "bad_fx_rate", "duplicate_fx_rate"),
+    "account_signals": (
+        "missing_account_id",
+        "bad_date",
+        "implausible_date",
+        "bad_signal_type",
+        "bad_value",
+        "unknown_account",
+    ),
 }

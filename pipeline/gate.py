@@ -197,7 +197,9 @@ def apply_row_rules(con: duckdb.DuckDBPyConnection, settings: Settings) -> RowRu
         settings.earliest_date,
     )
     raw = {name: scan_table(con, f"{RAW_SCHEMA}.{name}") for name in EXTRACT_COLUMNS}
-    result = build_quarantine(raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules)
+    result = build_quarantine(
+        raw["billing_charges"], raw["crm_accounts"], raw["fx_rates"], rules, raw["account_signals"]
+    )
     store_quarantine(con, result.rejects, result.checked)
     return RowRulesRun(as_of, result)
 

@@ -29,6 +29,7 @@ from pipeline.rules.charges import (
 )
 from pipeline.rules.fx_rates import check_fx_rates
 from pipeline.rules.grammar import ISO_4217, RuleContext, with_raw_record
+from pipeline.rules.signals import check_account_signals
 
 __all__ = [
     "ISO_4217",
@@ -98,13 +99,36 @@ def _rejects(frame: pl.LazyFrame, extract: str, columns: tuple[str, ...]) -> pl.
     )
 
 
+def no_signals() -> pl.LazyFrame:
+    """raw.account_signals of a delivery without that optional extract: no rows."""
+    return pl.LazyFrame(
+        schema={
+            "_delivery_date": pl.Date,
+            "_source_file": pl.String,
+            "_row_number": pl.Int64,
+            **{c: pl.String for c in EXTRACT_COLUMNS["account_signals"]},
+        }
+    )
+
+
 def build_quarantine(
-    charges: pl.LazyFrame, accounts: pl.LazyFrame, fx_rates: pl.LazyFrame, ctx: RuleContext
+    charges: pl.LazyFrame,
+    accounts: pl.LazyFrame,
+    fx_rates: pl.LazyFrame,
+    ctx: RuleContext,
+    signals: pl.LazyFrame | None = None,
 ) -> QuarantineResult:
     """The row rules' rejects of one delivery (one row per broken source row) and the typed
-    checked tables."""
+    checked tables (signals: the optional account_signals extract)."""
     checked_rates = check_fx_rates(fx_rates, ctx).collect().lazy()
     checked_accounts = check_accounts(accounts, ctx.rollup).collect().lazy()
+    checked_signals = (
+        check_account_signals(
+            signals if signals is not None else no_signals(), checked_accounts, ctx
+        )
+        .collect()
+        .lazy()
+    )
     checked_charges = check_charge_rows(charges, checked_accounts, ctx)
     broken = checked_charges.lazy().filter(pl.col("reason").is_not_null()).collect().lazy()
     checked = {
@@ -120,6 +144,18 @@ def build_quarantine(
             "reason",
             "detail",
         ).collect(),
+        "account_signals": checked_signals.select(
+            "_row_number",
+            "_source_file",
+            "_delivery_date",
+            "account_id",
+            pl.col("signal_day").alias("signal_date"),
+            pl.col("signal_kind").alias("signal_type"),
+            pl.col("signal_value").alias("value"),
+            "note",
+            "reason",
+            "detail",
+        ).collect(),
     }
     rejects = (
         pl.concat(
@@ -131,6 +167,7 @@ def build_quarantine(
                 ),
                 _rejects(checked_accounts, "crm_accounts", EXTRACT_COLUMNS["crm_accounts"]),
                 _rejects(checked_rates, "fx_rates", EXTRACT_COLUMNS["fx_rates"]),
+                _rejects(checked_signals, "account_signals", EXTRACT_COLUMNS["account_signals"]),
             ]
         )
         .sort("extract", "row_number")

@@ -3,7 +3,9 @@
 dbt's fct_customer_signals holds each customer's billing evidence at the latest snapshot in
 constant currency (usage ARR and seats at both ends of the latest quarter and the one before,
 last quarter's contraction and product churn, ARR scheduled to end, products held). This
-module turns it into signals, one small function each, then counts them, applies the
+module turns it (and the evidence of the optional account_signals extract: support tickets,
+NPS, champion changes, competitor mentions) into signals, one small function each, then
+counts them, applies the
 two-or-more rule, values the ARR at risk and ranks the expansion sprint
 (docs/definitions.md, "Account watchlist"). Pure LazyFrame -> LazyFrame; no Dagster.
 """
@@ -16,10 +18,23 @@ import polars as pl
 
 # The signals, by kind, in the order the report shows them (declared once: the counts, the
 # workbook and the suite read these).
-RISK_SIGNALS = ("usage_down", "seats_down", "contracted_last_quarter", "arr_ending_soon")
+RISK_SIGNALS = (
+    "usage_down",
+    "seats_down",
+    "contracted_last_quarter",
+    "arr_ending_soon",
+    "tickets_up",
+    "nps_drop",
+    "champion_changed",
+    "competitor_mentioned",
+)
 EXPANSION_SIGNALS = ("usage_up", "seats_up_two_quarters", "cross_sell_candidate")
 # Two or more risk signals at once: flag the account for immediate CSM intervention.
 INTERVENTION_SIGNALS = 2
+# Support tickets in the window up by more than this share of the window before.
+TICKET_RISE = Decimal("0.5")
+# NPS from a promoter or passive (at least this) to a detractor (at most DETRACTOR).
+PASSIVE, DETRACTOR = 7, 6
 # A segment where more than this share of customers hold two or more products makes its
 # single-product customers cross-sell candidates ("most customers").
 MULTI_PRODUCT_MAJORITY = 0.5
@@ -61,6 +76,31 @@ def contracted_last_quarter() -> pl.Expr:
 def arr_ending_soon() -> pl.Expr:
     """Recurring ARR scheduled to end within the horizon: known churn or contraction ahead."""
     return pl.col("arr_scheduled_to_end") > 0
+
+
+def tickets_up() -> pl.Expr:
+    """Support tickets in the last window above (1 + TICKET_RISE) x the window before (from
+    none before, any ticket counts)."""
+    return (pl.col("tickets_last_window") > 0) & (
+        pl.col("tickets_last_window")
+        > pl.col("tickets_window_before") * pl.lit(Decimal(1) + TICKET_RISE)
+    )
+
+
+def nps_drop() -> pl.Expr:
+    """The latest NPS a detractor's (<= 6) where the one before was a promoter's or passive's
+    (>= 7)."""
+    return (pl.col("nps_previous") >= PASSIVE) & (pl.col("nps_latest") <= DETRACTOR)
+
+
+def champion_changed() -> pl.Expr:
+    """The champion left or changed role within the window."""
+    return pl.col("champion_change_date").is_not_null()
+
+
+def competitor_mentioned() -> pl.Expr:
+    """A competitor was mentioned within the window."""
+    return pl.col("competitor_mention_date").is_not_null()
 
 
 def segment_multi_product_share() -> pl.Expr:
@@ -117,6 +157,10 @@ def account_watchlist(
             seats_down=seats_down(),
             contracted_last_quarter=contracted_last_quarter(),
             arr_ending_soon=arr_ending_soon(),
+            tickets_up=tickets_up(),
+            nps_drop=nps_drop().fill_null(False),
+            champion_changed=champion_changed(),
+            competitor_mentioned=competitor_mentioned(),
             usage_up=usage_up(usage_change),
             seats_up_two_quarters=seats_up_two_quarters(),
             cross_sell_candidate=cross_sell_candidate(),

@@ -79,6 +79,66 @@ ending as (
         and charges.effective_end > latest.snapshot_date
         and charges.effective_end <= cast({{ dbt.dateadd('day', signal_horizon_days(), 'latest.snapshot_date') }} as date)
     group by charges.customer_id
+),
+
+-- Signals from outside billing (the optional account_signals extract), each account's
+-- under its customer, up to the latest snapshot.
+account_signals as (
+    select accounts.customer_id, signals.signal_date, signals.signal_type, signals.value,
+           signals.source_row_number
+    from {{ ref('stg_signals__account_signals') }} as signals
+    inner join {{ ref('int_customer_accounts') }} as accounts
+        on accounts.account_id = signals.account_id
+    cross join latest
+    where signals.signal_date <= latest.snapshot_date
+),
+
+-- Support tickets in the last signal_window_days and in the same span before; the latest
+-- champion change and competitor mention within the window.
+{%- set window = var('signal_window_days') %}
+signal_windows as (
+    select
+        account_signals.customer_id,
+        cast(sum(case when account_signals.signal_type = 'support_tickets'
+                       and account_signals.signal_date > cast({{ dbt.dateadd('day', -window, 'latest.snapshot_date') }} as date)
+                      then account_signals.value else 0 end) as decimal(18, 4)) as tickets_last_window,
+        cast(sum(case when account_signals.signal_type = 'support_tickets'
+                       and account_signals.signal_date > cast({{ dbt.dateadd('day', -2 * window, 'latest.snapshot_date') }} as date)
+                       and account_signals.signal_date <= cast({{ dbt.dateadd('day', -window, 'latest.snapshot_date') }} as date)
+                      then account_signals.value else 0 end) as decimal(18, 4)) as tickets_window_before,
+        max(case when account_signals.signal_type = 'champion_change'
+                  and account_signals.signal_date > cast({{ dbt.dateadd('day', -window, 'latest.snapshot_date') }} as date)
+                 then account_signals.signal_date end) as champion_change_date,
+        max(case when account_signals.signal_type = 'competitor_mention'
+                  and account_signals.signal_date > cast({{ dbt.dateadd('day', -window, 'latest.snapshot_date') }} as date)
+                 then account_signals.signal_date end) as competitor_mention_date
+    from account_signals
+    cross join latest
+    group by account_signals.customer_id
+),
+
+-- The customer's two latest NPS scores (latest first; the same day: the later row).
+nps_ranked as (
+    select
+        customer_id,
+        signal_date,
+        value,
+        row_number() over (
+            partition by customer_id order by signal_date desc, source_row_number desc
+        ) as recency
+    from account_signals
+    where signal_type = 'nps'
+),
+
+nps as (
+    select
+        customer_id,
+        max(case when recency = 2 then value end) as nps_previous,
+        max(case when recency = 1 then value end) as nps_latest,
+        max(case when recency = 1 then signal_date end) as nps_latest_date
+    from nps_ranked
+    where recency <= 2
+    group by customer_id
 )
 
 select
@@ -100,7 +160,14 @@ select
     cast(customers.product_churn_arr as {{ money_type() }}) as product_churn_arr_last_quarter,
     cast(coalesce(ending.arr_scheduled_to_end, 0) as {{ money_type() }}) as arr_scheduled_to_end,
     cast(ending.first_scheduled_end as date) as first_scheduled_end,
-    cast(coalesce(latest_pair.products_held, 0) as integer) as products_held
+    cast(coalesce(latest_pair.products_held, 0) as integer) as products_held,
+    cast(coalesce(signal_windows.tickets_last_window, 0) as decimal(18, 4)) as tickets_last_window,
+    cast(coalesce(signal_windows.tickets_window_before, 0) as decimal(18, 4)) as tickets_window_before,
+    cast(nps.nps_previous as decimal(18, 4)) as nps_previous,
+    cast(nps.nps_latest as decimal(18, 4)) as nps_latest,
+    cast(nps.nps_latest_date as date) as nps_latest_date,
+    cast(signal_windows.champion_change_date as date) as champion_change_date,
+    cast(signal_windows.competitor_mention_date as date) as competitor_mention_date
 from customers
 inner join {{ ref('dim_customers') }} as dims on dims.customer_id = customers.customer_id
 left join quarter_pairs as latest_pair
@@ -110,3 +177,5 @@ left join quarter_pairs as earlier_pair
     on earlier_pair.customer_id = customers.customer_id
     and earlier_pair.quarter_index = customers.quarter_index - 1
 left join ending on ending.customer_id = customers.customer_id
+left join signal_windows on signal_windows.customer_id = customers.customer_id
+left join nps on nps.customer_id = customers.customer_id
