@@ -77,6 +77,7 @@ ID_COLUMNS = {
     "billing_charges": ("charge_id", "account_id"),
     "crm_accounts": ("account_id",),
     "fx_rates": ("rate_date", "currency"),
+    "account_signals": ("account_id", "signal_date", "signal_type"),
 }
 EXAMPLES_SQL = """
     select extract, reason, row_number, detail, raw_record

@@ -200,8 +200,9 @@ def fx_path(seed: int, first: date, as_of: date) -> dict[date, dict[str, float]]
 
 def _customer(
     index: int, opts: GenerateOptions, window_start: date, fx_by_month: dict[date, dict[str, float]]
-) -> tuple[list[list[str]], list[list[str]]]:
+) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
     rng = random.Random(f"{opts.seed}-{index}")
+    last_loss: date | None = None
     parent_id = f"A{index:07d}"
     segment, _, (seat_lo, seat_hi) = _pick(rng, SEGMENTS)
     region = _pick(rng, REGIONS)[0]
@@ -265,7 +266,7 @@ def _customer(
             began,
         )
         ledger.close_all(began + timedelta(days=30))
-        return accounts, ledger.rows
+        return accounts, ledger.rows, []  # never billed: nothing to signal
 
     plan = rng.choices(list(ANALYTICS_PLANS), weights=(5, 4, 1))[0]
     seats = rng.randint(seat_lo, seat_hi)
@@ -329,6 +330,7 @@ def _customer(
             continue
         roll = rng.random()
         if roll < 0.05 and ("Analytics", "main") in ledger.open:
+            last_loss = month
             ledger.close_all(month)
             if rng.random() < 0.4:
                 churned_until = _month_start(month, rng.choice((6, 9, 12)))
@@ -336,12 +338,17 @@ def _customer(
                 break
         elif roll < 0.30:
             change = rng.choice((-1, 1, 1, 2)) * max(1, state["seats"] // 10)
+            if change < 0:
+                last_loss = month
             state["seats"] = max(1, state["seats"] + change)
             ledger.stop(("Analytics", "main"), month)
             open_analytics(month)
         elif roll < 0.40:
             plans = list(ANALYTICS_PLANS)
-            position = plans.index(state["plan"]) + rng.choice((-1, 1, 1))
+            step_by = rng.choice((-1, 1, 1))
+            if step_by < 0:
+                last_loss = month
+            position = plans.index(state["plan"]) + step_by
             state["plan"] = plans[min(max(position, 0), len(plans) - 1)]
             ledger.stop(("Analytics", "main"), month)
             open_analytics(month)
@@ -379,7 +386,34 @@ def _customer(
             ledger.stop(("Analytics", "discount"), month)
     if churned_until is None:
         ledger.close_all(None)
-    return accounts, ledger.rows
+    at_risk = last_loss is not None and last_loss >= _month_start(opts.as_of, -6)
+    return accounts, ledger.rows, _signals(index, opts, parent_id, at_risk)
+
+
+# The generated account_signals: what a support desk, an NPS survey and a CRM would record.
+# Customers who lost seats, a plan tier or churned in the last six months mostly show it
+# beforehand (tickets rising, NPS falling, the champion leaving, a competitor mentioned);
+# the others rarely. A stream of its own: the billing rows stay byte for byte the same.
+def _signals(index: int, opts: GenerateOptions, account: str, at_risk: bool) -> list[list[str]]:
+    rng = random.Random(f"{opts.seed}-{index}-signals")
+    stamp = f"{opts.as_of.isoformat()}T06:00:00Z"
+    rows = []
+    for back in range(6):  # monthly ticket counts, the last six months
+        day = _month_start(opts.as_of, -back)
+        recent = back < 3
+        base = rng.randint(0, 3)
+        tickets = base + (rng.randint(3, 8) if at_risk and recent else 0)
+        if tickets:
+            rows.append([account, day.isoformat(), "support_tickets", str(tickets), "", stamp])
+    for back, recent in ((7, False), (1, True)):  # two NPS surveys
+        day = _month_start(opts.as_of, -back)
+        score = rng.randint(2, 6) if at_risk and recent else rng.randint(7, 10)
+        rows.append([account, day.isoformat(), "nps", str(score), "", stamp])
+    for kind, chance in (("champion_change", 0.35), ("competitor_mention", 0.3)):
+        if rng.random() < (chance if at_risk else 0.03):
+            day = _month_start(opts.as_of, -rng.randint(0, 2))
+            rows.append([account, day.isoformat(), kind, "", f"generated {kind}", stamp])
+    return rows
 
 
 def _bad_rows(opts: GenerateOptions) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
@@ -467,13 +501,15 @@ def generate(opts: GenerateOptions) -> Path:
     }
     try:
         for block in _chunks(opts.customers, opts.chunk_customers):
-            crm_rows, charge_rows = [], []
+            crm_rows, charge_rows, signal_rows = [], [], []
             for index in block:
-                accounts, charges = _customer(index, opts, window_start, fx_by_month)
+                accounts, charges, signals = _customer(index, opts, window_start, fx_by_month)
                 crm_rows.extend(accounts)
                 charge_rows.extend(charges)
+                signal_rows.extend(signals)
             writers["crm_accounts"].write(crm_rows)
             writers["billing_charges"].write(charge_rows)
+            writers["account_signals"].write(signal_rows)
         writers["fx_rates"].write(
             [
                 [day.isoformat(), currency, f"{rate:.8f}"]

@@ -118,6 +118,11 @@ SUITE_CHECKS = (
         "raw__crm_accounts", dg.AssetKey(["raw", "crm_accounts"]), table_frame("raw.crm_accounts")
     ),
     SuiteCheck("raw__fx_rates", dg.AssetKey(["raw", "fx_rates"]), table_frame("raw.fx_rates")),
+    SuiteCheck(
+        "raw__account_signals",
+        dg.AssetKey(["raw", "account_signals"]),
+        table_frame("raw.account_signals"),
+    ),
     SuiteCheck("raw__quarantine", GATED_QUARANTINE_KEY, table_frame(QUARANTINE_TABLE)),
     *grain_checks(QUARTER),
     SuiteCheck(

@@ -73,6 +73,8 @@ def test_the_run_publishes_every_mart_and_a_manifest(crafted_run):
         "rpt_cohort_retention__decomposes",
         "rpt_nrr_methods",
         "report__row_counts",
+        "raw__account_signals",
+        "rpt_account_watchlist",
     }
     assert all(c["success"] for c in manifest["checks"])
     assert (latest / "data_docs" / "index.html").exists()

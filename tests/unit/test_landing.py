@@ -42,7 +42,8 @@ def test_a_complete_delivery_passes_inspection(tmp_path):
     write_delivery(tmp_path)
     delivery = inspect_delivery(tmp_path, None, "USD")
     assert delivery.delivery_date == date(2026, 9, 30)
-    assert set(delivery.files) == {"billing_charges", "crm_accounts", "fx_rates"}
+    assert set(delivery.files) == {"billing_charges", "crm_accounts", "fx_rates", "account_signals"}
+    assert delivery.files["account_signals"].path is None  # optional, not delivered
 
 
 def test_the_latest_delivery_is_taken_by_default(tmp_path):
@@ -128,7 +129,7 @@ def test_rows_are_landed_as_text_with_lineage_and_loading_twice_changes_nothing(
     delivery = inspect_delivery(tmp_path / "extracts", None, "USD")
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     counts = load_raw_tables(con, delivery)
-    assert counts == {"billing_charges": 1, "crm_accounts": 1, "fx_rates": 1}
+    assert counts == {"billing_charges": 1, "crm_accounts": 1, "fx_rates": 1, "account_signals": 0}
     first = con.sql("select * from raw.billing_charges").pl()
     assert first.select("_delivery_date", "_source_file", "_row_number", "amount").rows() == [
         (date(2026, 9, 30), "billing_charges.csv", 1, "100.00")
@@ -138,7 +139,7 @@ def test_rows_are_landed_as_text_with_lineage_and_loading_twice_changes_nothing(
     )
     assert loaded_delivery(con) == (
         date(2026, 9, 30),
-        {name: f.checksum for name, f in delivery.files.items()},
+        {name: f.checksum or "" for name, f in delivery.files.items()},
     )
     load_raw_tables(con, delivery)
     assert con.sql("select * from raw.billing_charges").pl().equals(first)
@@ -164,7 +165,7 @@ def test_a_file_that_cannot_be_read_leaves_the_loaded_delivery_as_it_was(tmp_pat
     ]
     assert loaded_delivery(con) == (
         date(2026, 9, 30),
-        {name: f.checksum for name, f in first.files.items()},
+        {name: f.checksum or "" for name, f in first.files.items()},
     )
     con.close()
 

@@ -48,6 +48,13 @@ def evidence() -> pl.LazyFrame:
         *(pl.col(c).cast(SEATS) for c in seats),
         pl.col("products_held").cast(pl.Int32),
         snapshot_date=pl.lit(date(2026, 9, 30)),
+        # No account_signals evidence here (test_signals_from_outside_billing has some).
+        tickets_last_window=pl.lit(0, SEATS),
+        tickets_window_before=pl.lit(0, SEATS),
+        nps_previous=pl.lit(None, SEATS),
+        nps_latest=pl.lit(None, SEATS),
+        champion_change_date=pl.lit(None, pl.Date),
+        competitor_mention_date=pl.lit(None, pl.Date),
     ).lazy()
 
 
@@ -108,3 +115,41 @@ def test_the_page_shows_each_slice_its_customers_to_act_on():
     assert _watchlist_of_slice(frame, "csm_owner", "Ana").height == 3
     # Customers without a region are the blank slice ('').
     assert _watchlist_of_slice(frame, "region", "").height == 3
+
+
+def test_signals_from_outside_billing():
+    """Tickets 7 after 4 (up 75 %: more than 50 %) and 6 after 4 (exactly 50 %: not more);
+    NPS 8 -> 6 (passive to detractor) and 7 -> 7; a champion change; a competitor mention.
+    On F (nothing from billing): tickets, NPS and champion are three risk signals."""
+    extra = pl.DataFrame(
+        {
+            "customer_id": ["E", "F"],
+            "tickets_last_window": [D(6), D(7)],
+            "tickets_window_before": [D(4), D(4)],
+            "nps_previous": [D(7), D(8)],
+            "nps_latest": [D(7), D(6)],
+            "champion_change_date": [None, date(2026, 8, 1)],
+            "competitor_mention_date": [date(2026, 9, 1), None],
+        },
+        schema_overrides={
+            c: SEATS
+            for c in ("tickets_last_window", "tickets_window_before", "nps_previous", "nps_latest")
+        },
+    ).lazy()
+    base = evidence().drop(
+        "tickets_last_window", "tickets_window_before", "nps_previous", "nps_latest",
+        "champion_change_date", "competitor_mention_date",
+    )  # fmt: skip
+    joined = base.join(extra, on="customer_id", how="left").with_columns(
+        pl.col("tickets_last_window", "tickets_window_before").fill_null(D(0))
+    )
+    rows = {
+        r["customer_id"]: r
+        for r in account_watchlist(joined, D("0.20"), 20).collect().iter_rows(named=True)
+    }
+    flags = ("tickets_up", "nps_drop", "champion_changed", "competitor_mentioned")
+    assert tuple(rows["E"][f] for f in flags) == (False, False, False, True)
+    assert tuple(rows["F"][f] for f in flags) == (True, True, True, False)
+    assert (rows["E"]["risk_signals"], rows["E"]["needs_intervention"]) == (1, False)
+    assert (rows["F"]["risk_signals"], rows["F"]["needs_intervention"]) == (3, True)
+    assert rows["F"]["arr_at_risk"] == D("70000")
