@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.contracts import QUARANTINE_REASONS
+from pipeline.contracts import EXTRACT_COLUMNS, QUARANTINE_REASONS
 from pipeline.dbt_project import slice_dimensions
 from pipeline.landing import append_line, read_json_lines
 from pipeline.nrr_methods import NRR_METHODS
@@ -47,6 +47,7 @@ def suite_lists() -> dict[str, list[str]]:
         "$QUARANTINE_REASONS": sorted(
             {r for reasons in QUARANTINE_REASONS.values() for r in reasons}
         ),
+        "$EXTRACTS": list(EXTRACT_COLUMNS),
         "$NRR_METHODS": list(NRR_METHODS),
         "$SLICE_DIMENSIONS": list(slice_dimensions()),
         "$DIMENSIONS": ["all", *slice_dimensions()],

@@ -41,6 +41,23 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+# The optional account_signals extract of the adapted delivery (the watchlist's signals from
+# outside billing), with one broken row per reason after the good ones.
+SIGNALS = """account_id,signal_date,signal_type,value,note,updated_at
+001E,2025-09-15,support_tickets,4,,2025-12-31T00:00:00Z
+001E,2025-12-10,support_tickets,7,,2025-12-31T00:00:00Z
+001E,2025-06-01,nps,8,,2025-12-31T00:00:00Z
+001E,2025-11-20,NPS,5,,2025-12-31T00:00:00Z
+001A,2025-11-01,champion_change,,VP Data left,2025-12-31T00:00:00Z
+001B,2025-12-01,competitor_mention,,Evaluating Rival,2025-12-31T00:00:00Z
+,2025-12-01,nps,9,,2025-12-31T00:00:00Z
+001E,2025-13-01,nps,9,,2025-12-31T00:00:00Z
+001E,2025-12-01,churn_risk,1,,2025-12-31T00:00:00Z
+001E,2025-12-01,nps,11,,2025-12-31T00:00:00Z
+001Z,2025-12-01,nps,9,,2025-12-31T00:00:00Z
+"""
+
+
 @pytest.fixture(scope="module")
 def adapted(tmp_path_factory):
     """stripe, then salesforce, adapted into one delivery (with the derived CRM kept aside
@@ -56,6 +73,7 @@ def adapted(tmp_path_factory):
     (folder / "fx_rates.csv").write_text(
         "rate_date,currency,rate_to_reporting\n2025-01-01,JPY,0.0065\n"
     )
+    (folder / "account_signals.csv").write_text(SIGNALS)
     code = main(["run", "--extracts", str(extracts), "--home", str(root / "home")])
     return folder, derived, root / "home", code
 
@@ -367,28 +385,42 @@ def test_chargebee_end_to_end_with_the_crm_derived(tmp_path):
 def test_the_watchlist_of_the_adapted_delivery(adapted):
     """rpt_account_watchlist on the Stripe delivery at 2025-12-31 (FY2025-Q4), by hand:
     - 001B: usage ARR 1,560.00 at the Q3 snapshot (September's calls) -> 780.00 (December's):
-      down 50 %, more than 20 %: usage_down; its Q4 contraction 780.00: contracted_last_quarter.
-      Two risk signals: needs intervention, all its ARR at risk: 7,800.00 + 780.00 = 8,580.00.
-    - 001P: 5 Enterprise seats at both snapshots, nothing ending: no signal.
-    - 001E: one product, no seats change: no signal. 001C churned in Q4: not on the list.
-    Nobody has an expansion signal (products: 001B holds two, the others one; no segment has a
-    majority of multi-product customers), so the sprint is empty."""
+      down 50 %, more than 20 %: usage_down; its Q4 contraction 780.00:
+      contracted_last_quarter; a competitor mentioned on 12-01 (within 90 days). Three risk
+      signals: needs intervention, all its ARR at risk: 7,800.00 + 780.00 = 8,580.00.
+    - 001E: 7 tickets in the 90 days to 12-31 (12-10) against 4 in the 90 days before (09-15):
+      up 75 %, more than 50 %: tickets_up; NPS 8 (06-01) -> 5 (11-20, type `NPS`): nps_drop.
+      Two risk signals: needs intervention, 1,560.00 at risk.
+    - 001P: its child 001A's champion left on 11-01: champion_changed, one signal.
+    - 001C churned in Q4: not on the list. No expansion signal anywhere: the sprint is empty.
+    The five broken signal rows are quarantined, one per reason, and carry no ARR."""
     _, _, home, code = adapted
     assert code == EXIT_OK
     con = duckdb.connect(str(home / "reports" / "latest" / "marts.duckdb"), read_only=True)
     found = con.execute(
-        "select customer_id, csm_owner, end_arr, usage_arr_previous, usage_arr_latest, "
-        "usage_down, contracted_last_quarter, seats_down, arr_ending_soon, risk_signals, "
-        "expansion_signals, needs_intervention, arr_at_risk, sprint_rank "
-        "from rpt_account_watchlist order by customer_id"
+        "select customer_id, end_arr, usage_down, contracted_last_quarter, tickets_up, "
+        "tickets_last_window, tickets_window_before, nps_drop, nps_previous, nps_latest, "
+        "champion_changed, competitor_mentioned, risk_signals, needs_intervention, "
+        "arr_at_risk, sprint_rank from rpt_account_watchlist order by customer_id"
+    ).fetchall()
+    quarantined = con.execute(
+        "select row_number, reason, arr_at_stake from quarantine "
+        "where extract = 'account_signals' order by row_number"
     ).fetchall()
     con.close()
     z = Decimal(0)
     assert found == [
-        ("001B", "Ben Ito", Decimal("8580"), Decimal("1560"), Decimal("780"), True, True, False,
-         False, 2, 0, True, Decimal("8580"), None),
-        ("001E", "Ben Ito", Decimal("1560"), z, z, False, False, False, False, 0, 0, False, z,
-         None),
-        ("001P", "Ana Souza", Decimal("9000"), z, z, False, False, False, False, 0, 0, False, z,
-         None),
+        ("001B", Decimal("8580"), True, True, False, z, z, False, None, None, False, True, 3,
+         True, Decimal("8580"), None),
+        ("001E", Decimal("1560"), False, False, True, Decimal(7), Decimal(4), True, Decimal(8),
+         Decimal(5), False, False, 2, True, Decimal("1560"), None),
+        ("001P", Decimal("9000"), False, False, False, z, z, False, None, None, True, False, 1,
+         False, z, None),
     ]  # fmt: skip
+    assert quarantined == [
+        (7, "missing_account_id", z),
+        (8, "bad_date", z),
+        (9, "bad_signal_type", z),
+        (10, "bad_value", z),
+        (11, "unknown_account", z),
+    ]
