@@ -21,6 +21,7 @@ FX: 1 JPY = 0.0065 USD from 2025-01-01.
 
 import csv
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -312,6 +313,8 @@ def test_zuora_and_hubspot_end_to_end(tmp_path):
       MRR 1,000.00 from 2025-01-01; an amendment on 07-01 made segment 2 at 12 seats, MRR
       1,200.00 (version 1 still shows segment 1 open-ended: the newer copy wins); a launch
       discount C-00000002 at MRR -100.00 until 04-01;
+    - account 2c9a03 (9004): Analytics seats from 2025-04-01: 5 (MRR 500.00), 6 from 08-01
+      (600.00), 8 from 11-01 (800.00) until 2026-02-15; Storage at MRR 200.00, open;
     - account 2c9a02 (9002): Storage at MRR 500.00 EUR until 10-01; a one-time onboarding fee
       and an unrated usage charge (no MRR) carry no ARR."""
     folder, code = adapt_and_run(
@@ -326,9 +329,13 @@ def test_zuora_and_hubspot_end_to_end(tmp_path):
         ("C-00000001#2", "12.0000", "1200.000000", ""),
         ("C-00000002#1", "1.0000", "-100.000000", "2025-04-01"),
         ("C-00000003#1", "1.0000", "500.000000", "2025-10-01"),
+        ("C-00000006#1", "5.0000", "500.000000", "2025-08-01"),
+        ("C-00000006#2", "6.0000", "600.000000", "2025-11-01"),
+        ("C-00000006#3", "8.0000", "800.000000", "2026-02-15"),
+        ("C-00000007#1", "1.0000", "200.000000", ""),
     ]
     accounts = {r["account_id"]: r for r in rows(folder / "crm_accounts.csv")}
-    assert sorted(accounts) == ["9000", "9001", "9002"]  # 9003 is deleted
+    assert sorted(accounts) == ["9000", "9001", "9002", "9004"]  # 9003 is deleted
     assert (accounts["9001"]["parent_account_id"], accounts["9001"]["csm_owner"]) == (
         "9000",
         "Cleo Park",
@@ -346,6 +353,38 @@ def test_zuora_and_hubspot_end_to_end(tmp_path):
         # 500.00 EUR × 12 × 1.10 = 6,600.00 USD, ended 10-01.
         ("9002", "FY2025-Q1", "new", z, Decimal("6600"), Decimal("6600"), z, z, z, z, z, z),
         ("9002", "FY2025-Q4", "churn", Decimal("6600"), z, z, z, z, Decimal("6600"), z, z, z),
+        # (500.00 + 200.00) × 12 = 8,400.00; a seat more: 7,200.00 / 6 ... (6 - 5) × 6,000.00
+        # / 5 = 1,200.00; two more: (8 - 6) × 7,200.00 / 6 = 2,400.00, both seat expansion.
+        ("9004", "FY2025-Q2", "new", z, Decimal("8400"), Decimal("8400"), z, z, z, z, z, z),
+        ("9004", "FY2025-Q3", "expansion", Decimal("8400"), Decimal("9600"), z,
+         Decimal("1200"), z, z, Decimal("1200"), z, z),
+        ("9004", "FY2025-Q4", "expansion", Decimal("9600"), Decimal("12000"), z,
+         Decimal("2400"), z, z, Decimal("2400"), z, z),
+    ]  # fmt: skip
+    # The watchlist at 2025-12-31: 9004's seats (its products' quantities: Analytics 5 -> 6 ->
+    # 8, plus Storage's 1) rose at both of the last two snapshots (6 -> 7 -> 9):
+    # seats_up_two_quarters, so it leads the sprint; its Analytics charge ends on
+    # 2026-02-15, within 90 days: 800.00 × 12 = 9,600.00 scheduled to end (one risk signal,
+    # no intervention: that ARR is its ARR at risk). 9000: seats 12 -> 12 at the last two
+    # snapshots, nothing ending: no signal. Without an account_signals file the signals from
+    # outside billing are all false.
+    con = duckdb.connect(
+        str(tmp_path / "home" / "reports" / "latest" / "marts.duckdb"), read_only=True
+    )
+    watch = con.execute(
+        "select customer_id, seats_two_quarters_back, seats_previous_quarter_end, "
+        "seats_previous, seats_latest, seats_up_two_quarters, seats_down, "
+        "arr_scheduled_to_end, first_scheduled_end, arr_ending_soon, risk_signals, "
+        "needs_intervention, arr_at_risk, expansion_signals, sprint_rank, "
+        "tickets_up or nps_drop or champion_changed or competitor_mentioned "
+        "from rpt_account_watchlist order by customer_id"
+    ).fetchall()
+    con.close()
+    assert watch == [
+        ("9000", Decimal(10), Decimal(12), Decimal(12), Decimal(12), False, False, z, None,
+         False, 0, False, z, 0, None, False),
+        ("9004", Decimal(6), Decimal(7), Decimal(7), Decimal(9), True, False, Decimal("9600"),
+         date(2026, 2, 15), True, 1, False, Decimal("9600"), 1, 1, False),
     ]  # fmt: skip
 
 
