@@ -159,6 +159,15 @@ def test_bad_rows_within_the_thresholds_publish_with_every_count_and_example(
                 }
             ],
         },
+        # The optional account_signals extract, not delivered: listed, nothing read.
+        {
+            "extract": "account_signals",
+            "source_file": "",
+            "rows_read": 0,
+            "valid": 0,
+            "quarantined": 0,
+            "reasons": [],
+        },
     ]
     assert report["quarantined_rows"] == 7
     assert report["gate"]["passed"] is True
@@ -212,6 +221,7 @@ def test_rows_that_cannot_be_valued_block_as_they_do_in_nrr_run(tmp_path, untouc
         "snapshot at which the charge is in force",
         "  crm_accounts.csv: 4 rows read, 4 valid, 0 quarantined",
         "  fx_rates.csv: 3 rows read, 3 valid, 0 quarantined",
+        "  account_signals: not delivered (optional)",
     ]
     assert "  Billing accounts missing from the CRM: none." in lines
     verdict = " ".join(out[out.index("Verdict:") :].split())

@@ -66,7 +66,12 @@ def test_quarantine_holds_the_broken_rows_with_reasons(first_run):
 def test_delivery_is_archived_with_checksums(first_run):
     home, _ = first_run
     archived = sorted(p.name for p in (home / "archive" / "2026-09-30").rglob("*.csv"))
-    assert archived == ["billing_charges.csv", "crm_accounts.csv", "fx_rates.csv"]
+    assert archived == [
+        "account_signals.csv",
+        "billing_charges.csv",
+        "crm_accounts.csv",
+        "fx_rates.csv",
+    ]
     receipts = read_json_lines(home / "archive" / "2026-09-30" / "receipts.jsonl")
     assert [r["status"] for r in receipts] == ["accepted"]
     assert sorted(f["file"] for f in receipts[0]["files"]) == archived
