@@ -370,6 +370,6 @@ def test_the_dashboard_in_chromium(report, browser, tmp_path_factory, width):
 def test_the_page_has_a_data_quality_section_and_definitions(report):
     page = (report / "nrr_report.html").read_text()
     # Every suite of the run, every expectation with its observed value and result.
-    assert "in 11 suites: 0 failed." in page
+    assert "in 13 suites: 0 failed." in page
     assert "expect_column_values_to_not_be_null" in page
     assert "<h2>Definitions</h2>" in page

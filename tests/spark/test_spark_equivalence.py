@@ -24,6 +24,7 @@ RAW_TABLES = (
     "checked_billing_charges",
     "checked_crm_accounts",
     "checked_fx_rates",
+    "checked_account_signals",
     "quarantine_rejects",
     "billing_charges",
 )
